@@ -1,0 +1,135 @@
+"""The mixed-choice layer: one weighted choice among candidate modules, used at both search levels.
+
+At the hierarchical level (FaDE) the candidates are whole cells of a row; at the cell level (DARTS,
+PC-DARTS, GDAS) they are the primitive operations of an edge. The architecture weights live in the
+owning network (shared cells share one tensor); this layer receives the mixing weights per call.
+
+Modes (``ChoiceMode``):
+- ``softmax`` (DARTS): every candidate is computed and summed with softmax(alpha) weights.
+- ``gumbel_hard`` (GDAS, FaDE): one candidate is sampled by the Gumbel-max trick and only that one is
+  computed; the straight-through one-hot keeps a gradient path to alpha.
+- ``gumbel_soft`` (SNAS): all candidates, weighted by a relaxed Gumbel-softmax sample.
+Partial channels (PC-DARTS): only ``1/channel_fraction`` of the channels enter the candidates, the
+rest bypass them, and a channel shuffle mixes the two parts before the next layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class ChoiceMode(str, Enum):
+    """How architecture weights turn into mixing weights."""
+
+    SOFTMAX = "softmax"
+    GUMBEL_HARD = "gumbel_hard"
+    GUMBEL_SOFT = "gumbel_soft"
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """Mixing weights for the choices of one tensor of architecture weights.
+
+    ``weights`` has the shape of the logits (``(..., n)``); ``index`` (same leading shape, long) is the
+    sampled candidate in hard mode and ``None`` otherwise.
+    """
+
+    weights: Tensor
+    index: Tensor | None = None
+
+
+def gumbel_noise(shape: torch.Size, device: torch.device, generator: torch.Generator | None = None) -> Tensor:
+    """Standard Gumbel noise ``-log(-log(U))``, clamped away from 0 and 1 to stay finite."""
+    uniform = torch.rand(shape, device=device, generator=generator).clamp_(1e-10, 1.0 - 1e-10)
+    return -torch.log(-torch.log(uniform))
+
+
+def mixing_weights(
+    logits: Tensor,
+    mode: ChoiceMode | str,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Mixing:
+    """Turn architecture logits ``(..., n)`` into mixing weights over the last axis."""
+    mode = ChoiceMode(mode)
+    if mode is ChoiceMode.SOFTMAX:
+        return Mixing(F.softmax(logits, dim=-1))
+    noisy = (F.log_softmax(logits, dim=-1) + gumbel_noise(logits.shape, logits.device, generator)) / temperature
+    soft = F.softmax(noisy, dim=-1)
+    if mode is ChoiceMode.GUMBEL_SOFT:
+        return Mixing(soft)
+    index = soft.argmax(dim=-1)
+    hard = F.one_hot(index, logits.shape[-1]).to(soft.dtype)
+    # straight-through: forward value is one-hot, gradient is that of the relaxed sample
+    return Mixing(hard - soft.detach() + soft, index)
+
+
+def gumbel_softmax_sample(logits: Tensor, temperature: float, generator: torch.Generator | None = None) -> Tensor:
+    """A relaxed (soft) Gumbel-softmax sample over the last axis; used by the FaDE regulariser."""
+    return mixing_weights(logits, ChoiceMode.GUMBEL_SOFT, temperature, generator).weights
+
+
+def channel_shuffle(x: Tensor, groups: int) -> Tensor:
+    """Interleave ``groups`` channel groups (ShuffleNet), so bypassed channels meet the ops next layer."""
+    if groups == 1:
+        return x
+    batch, channels, height, width = x.shape  # (B, C, H, W)
+    x = x.view(batch, groups, channels // groups, height, width).transpose(1, 2).contiguous()
+    return x.view(batch, channels, height, width)
+
+
+class MixedChoice(nn.Module):
+    """A weighted choice among candidate modules with identical output shapes.
+
+    Args:
+        candidates: the modules to choose among (operations of an edge, or cells of a row).
+        channel_fraction: PC-DARTS K; only ``C // K`` input channels enter the candidates.
+        bypass: applied to the masked channels when ``channel_fraction > 1`` (e.g. max pooling in a
+            reduction cell so the bypassed channels match the candidates' stride); identity if None.
+    """
+
+    def __init__(
+        self,
+        candidates: Iterable[nn.Module],
+        channel_fraction: int = 1,
+        bypass: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        self.candidates = nn.ModuleList(candidates)
+        if len(self.candidates) == 0:
+            raise ValueError("MixedChoice needs at least one candidate")
+        if channel_fraction < 1:
+            raise ValueError(f"channel_fraction must be >= 1, got {channel_fraction}")
+        self.channel_fraction = channel_fraction
+        self.bypass = bypass if bypass is not None else nn.Identity()
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def forward(self, x: Tensor, weights: Tensor, index: int | Tensor | None = None) -> Tensor:
+        """Mix the candidates' outputs on ``x`` with ``weights`` (n,); with ``index`` compute only that one."""
+        if self.channel_fraction > 1:
+            active = x.shape[1] // self.channel_fraction
+            x_active, x_bypass = x[:, :active], x[:, active:]  # (B, C/K, H, W), (B, C - C/K, H, W)
+        else:
+            x_active, x_bypass = x, None
+        if index is not None:
+            k = int(index)
+            out = weights[k] * self.candidates[k](x_active)
+        else:
+            out = sum(w * op(x_active) for w, op in zip(weights, self.candidates, strict=True))
+        if x_bypass is None:
+            return out  # type: ignore[return-value]
+        out = torch.cat([out, self.bypass(x_bypass)], dim=1)  # type: ignore[list-item]
+        return channel_shuffle(out, self.channel_fraction)
+
+
+def edge_normalisation(beta: Tensor) -> Tensor:
+    """PC-DARTS edge normalisation: softmax over the incoming edges of a node, used as edge weights."""
+    return F.softmax(beta, dim=-1)

@@ -1,0 +1,85 @@
+"""FaDE ranks: psi_alpha(path) = prod_i softmax(alpha_i)[k_i], kept as a sum of logs so it never underflows.
+
+Rows are treated as independent (FaDE section 2.3), so the k best paths of a ``depth x window`` matrix
+are found row by row with an exact beam of width k: a prefix outside the k best prefixes can never
+complete to one of the k best paths, because each of those k better prefixes completes the same suffix
+better. Cost O(depth * k * window) instead of window ** depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+ArrayLike = Sequence[Sequence[float]] | np.ndarray
+
+
+def log_softmax_rows(alpha_logits: ArrayLike) -> np.ndarray:
+    """Row-wise log-softmax of raw architecture weights ``(depth, window)``."""
+    logits = np.asarray(alpha_logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # type: ignore[no-any-return]
+
+
+def log_probs(alpha: ArrayLike, *, softmaxed: bool = True) -> np.ndarray:
+    """Log of the per-row probabilities: ``alpha`` already softmaxed (what trials report) or raw logits."""
+    if not softmaxed:
+        return log_softmax_rows(alpha)
+    probs = np.asarray(alpha, dtype=np.float64)
+    return np.log(np.clip(probs, 1e-300, None))  # type: ignore[no-any-return]
+
+
+def path_log_rank(log_p: np.ndarray, path: Sequence[int]) -> float:
+    """log psi_alpha of one path: the sum over rows of the log-probability of its candidate."""
+    return float(sum(log_p[i, k] for i, k in enumerate(path)))
+
+
+@dataclass(frozen=True)
+class RankedPath:
+    """A path through the rows (candidate index per row) and its log FaDE rank."""
+
+    path: tuple[int, ...]
+    log_rank: float
+
+
+def top_paths(log_p: np.ndarray, k: int) -> list[RankedPath]:
+    """The ``k`` best paths by log FaDE rank, best first, without enumerating window ** depth paths."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    beam: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+    for row in np.asarray(log_p, dtype=np.float64):
+        extended = [(score + float(row[j]), prefix + (j,)) for score, prefix in beam for j in range(len(row))]
+        # ties broken by the lexicographically smaller path, so the order is deterministic
+        extended.sort(key=lambda item: (-item[0], item[1]))
+        beam = extended[:k]
+    return [RankedPath(path, score) for score, path in beam]
+
+
+def average_alpha(alphas: Sequence[ArrayLike]) -> np.ndarray:
+    """Average softmaxed alpha over repetitions (FaDE 3.1: averaged marginals per cell)."""
+    if not alphas:
+        raise ValueError("average_alpha needs at least one alpha")
+    return np.mean([np.asarray(a, dtype=np.float64) for a in alphas], axis=0)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A rank correlation coefficient and its two-sided p-value."""
+
+    coefficient: float
+    p_value: float
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
+    """Spearman's rho between two score lists (e.g. FaDE log-ranks and stand-alone accuracies)."""
+    result = stats.spearmanr(x, y)
+    return Correlation(float(result.statistic), float(result.pvalue))
+
+
+def kendall(x: Sequence[float], y: Sequence[float]) -> Correlation:
+    """Kendall's tau-b between two score lists."""
+    result = stats.kendalltau(x, y)
+    return Correlation(float(result.statistic), float(result.pvalue))
