@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from torch import Tensor, nn
-
 from spaces.dag import DagCell, cell_from_json
+from torch import Tensor, nn
 
 OUTPUT = "out"
 

@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from hiernas.data import Splits
 
 from hiernas.config import TrialConfig
 from hiernas.hyper import HyperNet
 from hiernas.hyper_training import Report, State, evaluate, run_hyper_trial
-
-from hiernas.data import Splits
 
 
 def standalone_config(base: TrialConfig, path_cells: Sequence[Any], epochs: int | None = None,
