@@ -1,0 +1,145 @@
+"""Ray session and experiment plumbing shared by the scripts: start or join Ray, run a grid of trials
+with a progress bar, and turn failed trials into one readable error.
+
+With ``hiernas.trainable`` this is the only hiernas module that imports Ray (the design allowed only
+``trainable.py``; running experiments is a separate responsibility from being a trial, so it lives here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray import tune
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+
+class ResourceError(RuntimeError):
+    """The cluster cannot give a trial what it asks for (e.g. GPUs on a CPU-only machine)."""
+
+
+def init_ray(
+    address: str | None = None,
+    num_cpus: int | None = None,
+    dashboard: bool = True,
+    quiet: bool = True,
+) -> str | None:
+    """Start a local Ray (``address`` empty) or join a cluster (``"auto"`` or ``host:port``).
+
+    Returns the dashboard URL, or None without a dashboard. The dashboard binds to loopback only and
+    keeps Ray's token authentication on (see RAY_NOTES.md).
+    """
+    if ray.is_initialized():
+        return None
+    kwargs: dict[str, Any] = {"log_to_driver": not quiet, "configure_logging": True, "logging_level": logging.WARNING}
+    if address:
+        context = ray.init(address=address, **kwargs)
+    else:
+        context = ray.init(num_cpus=num_cpus, include_dashboard=dashboard, dashboard_host="127.0.0.1", **kwargs)
+    url = getattr(context, "dashboard_url", None)
+    if url and not str(url).startswith("http"):
+        url = f"http://{url}"
+    return url or None
+
+
+def check_resources(cpus_per_trial: float, gpus_per_trial: float) -> None:
+    """Fail early, with one line, when no node of the running Ray can host one trial."""
+    total = ray.cluster_resources()
+    if gpus_per_trial > total.get("GPU", 0):
+        raise ResourceError(
+            f"--gpus-per-trial {gpus_per_trial:g} asks for more GPUs than the cluster has ({total.get('GPU', 0):g})"
+        )
+    if cpus_per_trial > total.get("CPU", 0):
+        raise ResourceError(
+            f"--cpus-per-trial {cpus_per_trial:g} asks for more CPUs than the cluster has ({total.get('CPU', 0):g})"
+        )
+
+
+class ProgressBar(tune.Callback):
+    """A tqdm bar over finished trials, with the latest value of ``metric`` as postfix."""
+
+    def __init__(self, total: int | None, description: str, metric: str | None = None) -> None:
+        self.metric = metric
+        self.bar = tqdm(total=total, desc=description, unit="trial", dynamic_ncols=True, leave=True)
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+        if self.metric and self.metric in result:
+            self.bar.set_postfix({self.metric: f"{result[self.metric]:.3f}", "epoch": result.get("epoch", "")})
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.bar.update(1)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.bar.update(1)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self.bar.close()
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """The config of a finished trial and its last reported metrics."""
+
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+def _first_error_line(error: BaseException | None) -> str:
+    text = str(error or "unknown error").strip().splitlines()
+    for line in reversed(text):
+        if line.strip():
+            return line.strip()
+    return "unknown error"
+
+
+def run_grid(
+    trainable: Callable[[dict[str, Any]], None],
+    param_space: Mapping[str, Any],
+    *,
+    name: str,
+    storage_path: str,
+    num_trials: int,
+    cpus_per_trial: float = 1,
+    gpus_per_trial: float = 0,
+    max_concurrent: int | None = None,
+    max_failures: int = 2,
+    metric: str = "val_acc",
+    progress: bool = True,
+) -> list[TrialOutcome]:
+    """Run the trials of ``param_space`` (grid searches expand) and return their last results.
+
+    Raises ``RuntimeError`` naming the first failed trial's error when any trial failed for good.
+    """
+    resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    callbacks: list[tune.Callback] = [ProgressBar(num_trials, name, metric)] if progress else []
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, resources),
+        param_space=dict(param_space),
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=os.path.abspath(storage_path),
+            failure_config=tune.FailureConfig(max_failures=max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=callbacks,
+            verbose=0,
+        ),
+    )
+    grid = tuner.fit()
+    outcomes: list[TrialOutcome] = []
+    for result in grid:
+        if result.error is not None:
+            raise RuntimeError(f"trial of {name} failed: {_first_error_line(result.error)}")
+        outcomes.append(TrialOutcome(dict(result.config or {}), dict(result.metrics or {})))
+    return outcomes
+
+
+def select(outcomes: Sequence[TrialOutcome], **where: Any) -> list[TrialOutcome]:
+    """The outcomes whose config has the given top-level values."""
+    return [o for o in outcomes if all(o.config.get(k) == v for k, v in where.items())]
