@@ -1,0 +1,67 @@
+#!/usr/bin/env python
+"""Training-step time of a HyperNet with window 6 over window 1, hard-Gumbel and softmax, in one run.
+
+In hard-Gumbel mode only the sampled cell of each row runs, so a step should cost about one path
+(target ratio <= 1.3); in softmax mode every candidate runs (expected ratio about 6).
+
+    python bench/bench_hyper.py [--steps 20] [--batch-size 64] [--image-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+
+from hiernas.bilevel import Architect, BilevelSettings  # noqa: E402
+from hiernas.config import ModelConfig  # noqa: E402
+from hiernas.hyper import HyperNet, MaxNormRegulariser  # noqa: E402
+from spaces.dag import DagCell  # noqa: E402
+
+# one cell repeated in every slot, so windows 1 and 6 differ only in the number of candidates
+CELL = DagCell(4, ((0, 1), (0, 2), (1, 3), (2, 3)))
+
+
+def step_times(mode: str, window: int, steps: int, batch: int, size: int) -> list[float]:
+    """Wall time of ``steps`` bilevel steps (alpha step + weight step) after 3 warm-up steps."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(depth=4, window=window, choice_mode=mode)
+    net = HyperNet([[CELL] * window] * 4, cfg, 3, 10, size, MaxNormRegulariser())
+    architect = Architect(
+        net, torch.optim.Adam(net.weight_parameters(), 1e-3), torch.optim.Adam(net.arch_parameters(), 3e-2),
+        BilevelSettings(grad_clip_value=10.0),
+    )
+    x, y = torch.randn(batch, 3, size, size), torch.randint(0, 10, (batch,))
+    times = []
+    for i in range(steps + 3):
+        start = time.perf_counter()
+        architect.arch_step((x, y), (x, y), i, steps + 3)
+        architect.weight_step((x, y))
+        if i >= 3:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=32)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, depth 4, batch {args.batch_size}, "
+          f"{args.image_size}x{args.image_size}x3, median of {args.steps} steps")
+    for mode, target in (("gumbel_hard", "target <= 1.3"), ("softmax", "expected about 6")):
+        one = statistics.median(step_times(mode, 1, args.steps, args.batch_size, args.image_size))
+        six = statistics.median(step_times(mode, 6, args.steps, args.batch_size, args.image_size))
+        print(f"{mode:12s} window 1: {one * 1e3:7.1f} ms  window 6: {six * 1e3:7.1f} ms  "
+              f"ratio {six / one:5.2f}  ({target})")
+
+
+if __name__ == "__main__":
+    main()
