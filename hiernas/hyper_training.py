@@ -7,6 +7,7 @@ it directly with any ``report`` callback.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -88,7 +89,8 @@ class TrialState:
     last_metrics: dict[str, Any]
 
     def to_dict(self) -> State:
-        return dict(self.__dict__)
+        """A deep copy: ``state_dict()`` tensors are live views that the next step would overwrite."""
+        return copy.deepcopy(dict(self.__dict__))
 
 
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:

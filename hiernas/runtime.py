@@ -68,7 +68,9 @@ class ProgressBar(tune.Callback):
         self.metric = metric
         self.bar = tqdm(total=total, desc=description, unit="trial", dynamic_ncols=True, leave=True)
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
+    ) -> None:
         if self.metric and self.metric in result:
             self.bar.set_postfix({self.metric: f"{result[self.metric]:.3f}", "epoch": result.get("epoch", "")})
 
