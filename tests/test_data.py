@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import struct
 from pathlib import Path
 from urllib.error import URLError
 
@@ -238,6 +239,39 @@ def test_cifar10_malformed_batch(tmp_path: Path, batch: object, fragment: str) -
     with pytest.raises(DataError) as exc:
         load_arrays(DataConfig(dataset="cifar10", data_dir=str(tmp_path)))
     _assert_one_line(exc, "test_batch", fragment)
+
+
+class _Python2Pickler(pickle._Pickler):
+    """Pickles as Python 2 did for the official batches: strings as BINSTRING, numpy.core globals."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_binstring(self, obj: str | bytes) -> None:
+        raw = obj if isinstance(obj, bytes) else obj.encode("latin1")
+        self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
+        self.memoize(obj)
+
+    def save_global(self, obj: object, name: str | None = None) -> None:
+        module = obj.__module__.replace("numpy._core", "numpy.core")
+        self.write(pickle.GLOBAL + f"{module}\n{name or obj.__qualname__}\n".encode())
+        self.memoize(obj)
+
+    dispatch[bytes] = save_binstring
+    dispatch[str] = save_binstring
+    dispatch[type] = save_global
+
+
+def test_cifar10_reads_python2_pickles(tmp_path: Path) -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 3072), dtype=np.uint8)
+    with (tmp_path / "data_batch_3").open("wb") as file:
+        _Python2Pickler(file, protocol=2).dump(
+            {"data": pixels, "labels": [1, 2, 3, 9], "filenames": ["a"] * 4}
+        )
+    images, labels = load_arrays(DataConfig(dataset="cifar10", data_dir=str(tmp_path)))
+    assert labels.tolist() == [1, 2, 3, 9]
+    expected = torch.from_numpy(pixels).float().div(255).view(4, 3, 32, 32)
+    mean, std = torch.tensor(CIFAR10_MEAN).view(3, 1, 1), torch.tensor(CIFAR10_STD).view(3, 1, 1)
+    assert torch.allclose(images, (expected - mean) / std, atol=1e-5)
 
 
 class _Payload:
