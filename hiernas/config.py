@@ -166,6 +166,10 @@ class TrialConfig:
                 if len(row) != self.model.window:
                     raise ValueError(f"cells row {i} has {len(row)} cells, model.window is {self.model.window}")
 
+    def replace(self, **changes: Any) -> TrialConfig:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "seed": self.seed,

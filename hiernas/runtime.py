@@ -119,6 +119,8 @@ def run_grid(
     Raises ``RuntimeError`` naming the first failed trial's error when any trial failed for good.
     """
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    # a checkpoint per epoch with num_to_keep forces frequent snapshots: expected here, not a problem
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     callbacks: list[tune.Callback] = [ProgressBar(num_trials, name, metric)] if progress else []
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
