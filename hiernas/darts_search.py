@@ -1,0 +1,540 @@
+"""Cell-level differentiable search without Ray: DARTS (1st/2nd order), PC-DARTS, GDAS and DARTS-PD.
+
+``run_darts_search(config, report, resume, device)`` runs one search trial from its config dict alone,
+calls ``report(metrics, state)`` after every epoch (``state`` is a checkpoint dict) and continues from
+such a state. ``hiernas.trainable`` wraps it for Ray Tune. Methods (``DartsConfig.method``):
+
+- ``darts`` / ``darts2``: softmax mixing, first order / unrolled second order (``hiernas.bilevel``).
+- ``pcdarts``: partial channels 1/K with channel shuffle, edge normalisation beta, alpha frozen for the
+  first ``warmup_epochs``.
+- ``gdas``: hard Gumbel-softmax, one op computed per edge, temperature linear from ``tau_max`` to ``tau_min``.
+- ``darts-pd``: ``base_method`` search, then soft pruning to ``prune_k`` ops per derived edge, path-wise
+  strict-fair training (``fair_epochs``) and evolutionary path selection (``hiernas.derive``).
+
+Paper defaults come from ``method_defaults``; ``DartsConfig.for_method(name, **overrides)`` applies them.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.config import DataConfig, _DictConfig
+from hiernas.data import Splits, darts_split, infinite_batches, make_loader
+from hiernas.derive import PrunedSupernet, evolve_paths, fair_schedule, fair_train_steps, soft_prune
+from hiernas.mixed import ChoiceMode
+from hiernas.supernet import EvalNetwork, SearchNetwork, count_parameters
+from spaces.darts import Genotype
+
+logger = logging.getLogger(__name__)
+
+State = dict[str, Any]
+Report = Callable[[dict[str, Any], State | None], None]
+METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd")
+BASE_METHODS = ("darts", "darts2", "pcdarts", "gdas")
+
+
+@dataclass(frozen=True)
+class DartsConfig(_DictConfig):
+    """One cell-level search trial. Defaults are DARTS (first order, CIFAR-10 search settings)."""
+
+    method: str = "darts"  # darts | darts2 | pcdarts | gdas | darts-pd
+    base_method: str = "pcdarts"  # DARTS-PD stage 1 (the DARTS-PD paper builds on PC-DARTS)
+    seed: int = 0
+    data: DataConfig = field(default_factory=lambda: DataConfig(batch_size=64))
+    # search network (DARTS: C=16, 8 cells, 4 nodes, stem 3C)
+    channels: int = 16
+    layers: int = 8
+    steps: int = 4
+    stem_multiplier: int = 3
+    # weights: SGD momentum 0.9, lr 0.025 cosine to 0.001, wd 3e-4, gradient norm clipped at 5
+    epochs: int = 50
+    weight_lr: float = 0.025
+    weight_lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    # architecture: Adam 3e-4, betas (0.5, 0.999), wd 1e-3
+    arch_lr: float = 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    arch_init_scale: float = 1e-3  # alpha (and beta) start at 1e-3 * N(0, 1)
+    warmup_epochs: int = 0  # epochs with alpha frozen (PC-DARTS: 15)
+    hvp_epsilon: float = 0.01  # second order: eps = 0.01 / ||grad_w' L_val||
+    channel_fraction: int = 4  # PC-DARTS K (used by pcdarts only)
+    tau_max: float = 10.0  # GDAS temperature, linear from tau_max (first epoch) ...
+    tau_min: float = 0.1  # ... to tau_min (last epoch)
+    # DARTS-PD stages 2-3
+    prune_k: int = 2  # ops kept per derived edge
+    fair_epochs: int = 600  # path-wise strict-fair training of the pruned supernet
+    fair_lr: float = 0.0025  # DARTS-PD: SGD 0.0025 cosine, momentum 0.9, wd 3e-4
+    es_population: int = 20
+    es_generations: int = 10
+    num_architectures: int = 5  # architectures of different sizes returned by the evolution
+    eval_channels: int = 36  # evaluation network the sizes are counted on (DARTS CIFAR: 36 x 20 cells)
+    eval_layers: int = 20
+    # budget scaling (None = whole splits)
+    max_steps_per_epoch: int | None = None
+    max_eval_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, Mapping):
+            object.__setattr__(self, "data", DataConfig.from_dict(self.data))
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; expected one of {list(METHODS)}")
+        if self.base_method not in BASE_METHODS:
+            raise ValueError(
+                f"unknown base_method {self.base_method!r}; expected one of {list(BASE_METHODS)}"
+            )
+        for name in ("channels", "layers", "steps", "stem_multiplier", "epochs", "channel_fraction"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.weight_lr <= 0 or self.arch_lr < 0 or self.fair_lr <= 0:
+            raise ValueError("weight_lr and fair_lr must be > 0 and arch_lr >= 0")
+        if not 0 <= self.warmup_epochs:
+            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if self.tau_min <= 0 or self.tau_max < self.tau_min:
+            raise ValueError(f"need 0 < tau_min <= tau_max, got {self.tau_min}, {self.tau_max}")
+        if self.search_method == "pcdarts" and self.channels % self.channel_fraction:
+            raise ValueError(f"channels ({self.channels}) must be divisible by channel_fraction")
+        if self.method == "darts-pd" and not 1 <= self.prune_k <= 7:
+            raise ValueError(f"prune_k must be in [1, 7], got {self.prune_k}")
+        for name in ("fair_epochs", "es_generations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.es_population < 1 or self.num_architectures < 1:
+            raise ValueError("es_population and num_architectures must be >= 1")
+
+    @property
+    def search_method(self) -> str:
+        """The differentiable method of the search stage (DARTS-PD: its ``base_method``)."""
+        return self.base_method if self.method == "darts-pd" else self.method
+
+    @property
+    def order(self) -> int:
+        return 2 if self.search_method == "darts2" else 1
+
+    @property
+    def mode(self) -> ChoiceMode:
+        return ChoiceMode.GUMBEL_HARD if self.search_method == "gdas" else ChoiceMode.SOFTMAX
+
+    @property
+    def partial_channels(self) -> int:
+        return self.channel_fraction if self.search_method == "pcdarts" else 1
+
+    @property
+    def edge_norm(self) -> bool:
+        return self.search_method == "pcdarts"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["data"] = self.data.to_dict()
+        return out
+
+    @classmethod
+    def for_method(cls, method: str, **overrides: Any) -> DartsConfig:
+        """The config of ``method`` with its paper's defaults, then ``overrides`` (explicit scaling)."""
+        base = overrides.get("base_method", "pcdarts")
+        defaults = method_defaults(method, base)
+        if "data" in defaults and "data" in overrides:
+            data = overrides["data"]
+            data = data.to_dict() if isinstance(data, DataConfig) else dict(data)
+            overrides = {**overrides, "data": {**defaults["data"], **data}}
+        return cls.from_dict({**defaults, **overrides, "method": method})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> DartsConfig:
+        data = dict(data or {})
+        nested = data.pop("data", None)
+        config = super().from_dict(data)
+        if nested is not None:
+            config = config.replace(data=DataConfig.from_dict(nested))
+        return config
+
+
+def method_defaults(method: str, base_method: str = "pcdarts") -> dict[str, Any]:
+    """Each method's published search settings (CIFAR-10), as ``DartsConfig`` overrides."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {list(METHODS)}")
+    if method in ("darts", "darts2"):
+        return {"data": {"batch_size": 64}}  # the dataclass defaults are DARTS'
+    if method == "pcdarts":
+        # PC-DARTS: batch 256, lr 0.1 cosine to 0, arch lr 6e-4, K = 4, alpha frozen for 15 epochs
+        return {
+            "data": {"batch_size": 256},
+            "weight_lr": 0.1,
+            "weight_lr_min": 0.0,
+            "arch_lr": 6e-4,
+            "warmup_epochs": 15,
+            "channel_fraction": 4,
+            "epochs": 50,
+        }
+    if method == "gdas":
+        # GDAS: 240 epochs, tau 10 -> 0.1; optimisers as DARTS
+        return {"data": {"batch_size": 64}, "epochs": 240, "tau_max": 10.0, "tau_min": 0.1}
+    stage1 = method_defaults(base_method)
+    return {**stage1, "base_method": base_method, "prune_k": 2, "fair_epochs": 600, "fair_lr": 0.0025}
+
+
+def cosine_lr(epoch: int, epochs: int, lr_max: float, lr_min: float) -> float:
+    """Cosine annealing (the value ``CosineAnnealingLR(T_max=epochs)`` gives at ``epoch``)."""
+    return lr_min + 0.5 * (lr_max - lr_min) * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
+
+
+def temperature_at(epoch: int, cfg: DartsConfig) -> float:
+    """GDAS: linear decay from ``tau_max`` at the first epoch to ``tau_min`` at the last."""
+    if cfg.epochs <= 1:
+        return cfg.tau_max
+    return cfg.tau_max - (cfg.tau_max - cfg.tau_min) * epoch / (cfg.epochs - 1)
+
+
+def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -> SearchNetwork:
+    """The supernet of ``cfg``'s search method, alpha initialised from ``cfg.seed``."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    return SearchNetwork(
+        in_channels,
+        num_classes,
+        cfg.channels,
+        cfg.layers,
+        cfg.steps,
+        cfg.stem_multiplier,
+        mode=cfg.mode,
+        channel_fraction=cfg.partial_channels,
+        edge_norm=cfg.edge_norm,
+        temperature=cfg.tau_max,
+        init_scale=cfg.arch_init_scale,
+        generator=generator,
+    )
+
+
+def evaluate_model(
+    forward: Callable[[Tensor], Tensor],
+    dataset: TensorDataset,
+    batch_size: int,
+    device: torch.device,
+    max_batches: int | None = None,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``forward`` on ``dataset`` (its first ``max_batches`` batches)."""
+    total_loss, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for i, (x, y) in enumerate(DataLoader(dataset, batch_size=batch_size, shuffle=False)):
+            if max_batches is not None and i >= max_batches:
+                break
+            x, y = x.to(device), y.to(device)
+            logits = forward(x)  # (B, num_classes)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(1) == y).sum().item())
+            count += len(y)
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def arch_metrics(model: SearchNetwork) -> dict[str, Any]:
+    """The current genotype (JSON) and mixing weights (softmaxed alpha; PC-DARTS beta-normalised too)."""
+    out: dict[str, Any] = {"genotype": model.genotype().dumps()}
+    out["alpha_normal"] = F.softmax(model.alpha_normal.detach(), -1).cpu().tolist()
+    out["alpha_reduce"] = F.softmax(model.alpha_reduce.detach(), -1).cpu().tolist()
+    if model.edge_norm:
+        out["beta_normal"] = model.edge_weights("normal").detach().cpu().tolist()  # type: ignore[union-attr]
+        out["beta_reduce"] = model.edge_weights("reduce").detach().cpu().tolist()  # type: ignore[union-attr]
+    return out
+
+
+def _batches(loader: DataLoader[Any], limit: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+    for i, batch in enumerate(loader):
+        if limit is not None and i >= limit:
+            return
+        yield batch
+
+
+@dataclass
+class _Run:
+    """Everything one trial owns while it runs (kept together so stages share it)."""
+
+    cfg: DartsConfig
+    splits: Splits
+    model: SearchNetwork
+    weight_opt: torch.optim.Optimizer
+    arch_opt: torch.optim.Optimizer
+    architect: Architect
+    device: torch.device
+    history: list[dict[str, Any]]
+
+    def steps_per_epoch(self) -> int:
+        steps = -(-len(self.splits.weights) // self.cfg.data.batch_size)
+        return min(steps, self.cfg.max_steps_per_epoch or steps)
+
+    def validate(self, forward: Callable[[Tensor], Tensor] | None = None) -> tuple[float, float]:
+        self.model.eval() if forward is None else self.model.train()
+        try:
+            return evaluate_model(
+                forward or self.model,
+                self.splits.arch,
+                self.cfg.data.batch_size,
+                self.device,
+                self.cfg.max_eval_batches,
+            )
+        finally:
+            self.model.train()
+
+    def state(self, stage: str, epoch: int, metrics: dict[str, Any], extra: State | None = None) -> State:
+        """A checkpoint dict, deep-copied: state_dict() aliases live tensors that later steps change."""
+        return copy.deepcopy(
+            {
+                "stage": stage,
+                "epoch": epoch,
+                "model": self.model.state_dict(),
+                "weight_optimizer": self.weight_opt.state_dict(),
+                "arch_optimizer": self.arch_opt.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "history": list(self.history),
+                "last_metrics": metrics,
+                **(extra or {}),
+            }
+        )
+
+
+def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
+    cfg, model = run.cfg, run.model
+    lr = cosine_lr(epoch, cfg.epochs, cfg.weight_lr, cfg.weight_lr_min)
+    for group in run.weight_opt.param_groups:
+        group["lr"] = lr
+    if cfg.mode is ChoiceMode.GUMBEL_HARD:
+        model.temperature = temperature_at(epoch, cfg)
+    frozen = epoch < cfg.warmup_epochs or cfg.arch_lr == 0
+    seed = cfg.seed * 100_003 + epoch
+    batch = cfg.data.batch_size
+    arch_batches = infinite_batches(make_loader(run.splits.arch, batch, seed=seed + 1))
+    steps = run.steps_per_epoch()
+    total_steps = steps * cfg.epochs
+    losses, accs = [], []
+    model.train()
+    for step, (x, y) in enumerate(_batches(make_loader(run.splits.weights, batch, seed=seed), steps)):
+        train_batch = (x.to(run.device), y.to(run.device))
+        if not frozen:
+            xa, ya = next(arch_batches)
+            run.architect.arch_step(
+                train_batch, (xa.to(run.device), ya.to(run.device)), epoch * steps + step, total_steps
+            )
+        loss, acc = run.architect.weight_step(train_batch)
+        losses.append(loss)
+        accs.append(acc)
+    val_loss, val_acc = run.validate()
+    return {
+        "train_loss": float(np.mean(losses)),
+        "train_acc": float(np.mean(accs)),
+        "val_loss": val_loss,
+        "val_acc": val_acc,
+        "lr": lr,
+        "temperature": float(model.temperature),
+        "arch_frozen": frozen,
+    }
+
+
+def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Run:
+    torch.manual_seed(cfg.seed)  # weight init, Gumbel noise (re-seeded per unrolled step by the architect)
+    splits = splits or darts_split(cfg.data, cfg.seed)
+    channels = splits.input_shape[0]
+    model = build_search_network(cfg, channels, splits.num_classes).to(device)
+    weight_opt = torch.optim.SGD(
+        model.weight_parameters(), lr=cfg.weight_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    arch_opt = torch.optim.Adam(
+        model.arch_parameters(),
+        lr=cfg.arch_lr,
+        betas=tuple(cfg.arch_betas),
+        weight_decay=cfg.arch_weight_decay,
+    )
+    settings = BilevelSettings(
+        order=cfg.order,
+        unroll_weight_decay=cfg.weight_decay,
+        hvp_epsilon=cfg.hvp_epsilon,
+        grad_clip_norm=cfg.grad_clip or None,
+    )
+    return _Run(
+        cfg,
+        splits,
+        model,
+        weight_opt,
+        arch_opt,
+        Architect(model, weight_opt, arch_opt, settings),
+        torch.device(device),
+        [],
+    )
+
+
+def run_darts_search(
+    config: Mapping[str, Any] | DartsConfig,
+    report: Report,
+    resume: State | None = None,
+    device: torch.device | str = "cpu",
+    splits: Splits | None = None,
+) -> dict[str, Any]:
+    """Run one search trial, reporting every epoch (all stages); returns the final metrics.
+
+    Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution),
+    losses and accuracies on the two halves of the DARTS split, ``genotype`` (the current derivation as a
+    JSON string) and the mixing weights; the last report has ``final: True`` and ``alpha_history``.
+    """
+    cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
+    run = _setup(cfg, torch.device(device), splits)
+    start, extra = 0, {}
+    if resume is not None:
+        run.model.load_state_dict(resume["model"])
+        run.weight_opt.load_state_dict(resume["weight_optimizer"])
+        run.arch_opt.load_state_dict(resume["arch_optimizer"])
+        torch.set_rng_state(resume["torch_rng"])
+        run.history = list(resume["history"])
+        start = int(resume["epoch"])
+        extra = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if k in resume}
+        if resume["last_metrics"].get("final"):
+            report(dict(resume["last_metrics"]), None)  # restored from the final checkpoint: report again
+            return dict(resume["last_metrics"])
+    pd = cfg.method == "darts-pd"
+    metrics: dict[str, Any] = {}
+    for epoch in range(start, cfg.epochs):
+        started = time.perf_counter()
+        metrics = {"epoch": epoch + 1, "stage": "search", **_search_epoch(run, epoch)}
+        metrics.update(arch_metrics(run.model))
+        metrics["epoch_time"] = time.perf_counter() - started
+        run.history.append({k: metrics[k] for k in metrics if k.startswith(("alpha_", "beta_"))})
+        last = epoch + 1 == cfg.epochs and not pd
+        metrics["final"] = last
+        if last:
+            metrics["alpha_history"] = run.history
+        logger.info(
+            "search epoch %d/%d val_acc=%.3f %s",
+            epoch + 1,
+            cfg.epochs,
+            metrics["val_acc"],
+            metrics["genotype"],
+        )
+        report(metrics, run.state("search", epoch + 1, metrics))
+    if pd:
+        metrics = _run_darts_pd(run, max(start, cfg.epochs), extra, report)
+    return metrics
+
+
+def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[str, Any]:
+    """DARTS-PD stages 2 and 3 after the search epochs (resumable at fair-epoch granularity)."""
+    cfg, model = run.cfg, run.model
+    if "pruned" in extra:
+        pruned = PrunedSupernet.from_json(extra["pruned"])
+    else:
+        weights = model.arch_weights()
+        pruned = soft_prune(
+            weights["normal"].cpu().numpy(),
+            weights["reduce"].cpu().numpy(),
+            cfg.steps,
+            cfg.prune_k,
+            model.primitives,
+        )
+    for p in model.arch_parameters():
+        p.requires_grad_(False)  # alpha is frozen from here on
+    fair_opt = torch.optim.SGD(
+        model.weight_parameters(), lr=cfg.fair_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    if "fair_optimizer" in extra:
+        fair_opt.load_state_dict(extra["fair_optimizer"])
+    update_counts: dict[tuple[int, ...], int] = {tuple(p): c for p, c in extra.get("update_counts", [])}
+    steps = run.steps_per_epoch()
+    fair_done = max(0, start - cfg.epochs)
+    schedule_rng = np.random.default_rng([cfg.seed, 2])
+    groups = fair_schedule(len(pruned.slots), pruned.k, steps * cfg.fair_epochs, schedule_rng)
+    per_epoch = -(-len(groups) // max(cfg.fair_epochs, 1))
+    batches = infinite_batches(make_loader(run.splits.weights, cfg.data.batch_size, seed=cfg.seed * 7 + 5))
+    metrics: dict[str, Any] = {}
+    for fair_epoch in range(fair_done, cfg.fair_epochs):
+        started = time.perf_counter()
+        lr = cosine_lr(fair_epoch, cfg.fair_epochs, cfg.fair_lr, 0.0)
+        for group in fair_opt.param_groups:
+            group["lr"] = lr
+        chunk = groups[fair_epoch * per_epoch : (fair_epoch + 1) * per_epoch]
+        loss = fair_train_steps(
+            model, pruned, chunk, batches, fair_opt, run.device, cfg.grad_clip, update_counts
+        )
+        val_loss, val_acc = run.validate(
+            lambda x: model.forward_genotype(x, pruned.genotype([0] * len(pruned.slots)))
+        )
+        metrics = {
+            "epoch": cfg.epochs + fair_epoch + 1,
+            "stage": "fair",
+            "train_loss": loss,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": lr,
+            "epoch_time": time.perf_counter() - started,
+            "final": False,
+            "genotype": pruned.genotype([0] * len(pruned.slots)).dumps(),
+            "fair_paths_trained": len(update_counts),
+            "fair_update_counts": sorted(set(update_counts.values())),
+        }
+        state = run.state(
+            "fair",
+            cfg.epochs + fair_epoch + 1,
+            metrics,
+            {
+                "pruned": pruned.to_json(),
+                "fair_optimizer": fair_opt.state_dict(),
+                "update_counts": [[list(p), c] for p, c in update_counts.items()],
+            },
+        )
+        report(metrics, state)
+    started = time.perf_counter()
+    rng = np.random.default_rng([cfg.seed, 3])
+    evolution = evolve_paths(
+        pruned,
+        score=lambda g: run.validate(lambda x: model.forward_genotype(x, g))[1],
+        size=lambda g: genotype_size(g, run.splits, cfg),
+        population=cfg.es_population,
+        generations=cfg.es_generations,
+        num_architectures=cfg.num_architectures,
+        rng=rng,
+    )
+    best = evolution.selected[0]
+    metrics = {
+        "epoch": cfg.epochs + cfg.fair_epochs + 1,
+        "stage": "evolution",
+        "val_acc": best.val_acc,
+        "genotype": best.genotype.dumps(),
+        "epoch_time": time.perf_counter() - started,
+        "pd_kept": pruned.to_json(),
+        "pd_architectures": [c.to_json() for c in evolution.selected],
+        "pd_evaluated": [c.to_json() for c in evolution.evaluated],
+        "fair_paths_trained": len(update_counts),
+        "fair_update_counts": sorted(set(update_counts.values())),
+        "alpha_history": run.history,
+        "final": True,
+        **arch_metrics(model),
+    }
+    metrics["genotype"] = best.genotype.dumps()
+    report(
+        metrics,
+        run.state("evolution", cfg.epochs + cfg.fair_epochs + 1, metrics, {"pruned": pruned.to_json()}),
+    )
+    return metrics
+
+
+def genotype_size(genotype: Genotype, splits: Splits, cfg: DartsConfig) -> int:
+    """Parameters of ``genotype``'s evaluation network (auxiliary excluded), built on the meta device."""
+    with torch.device("meta"):
+        net = EvalNetwork(
+            genotype,
+            splits.input_shape[0],
+            splits.num_classes,
+            cfg.eval_channels,
+            cfg.eval_layers,
+            auxiliary=False,
+        )
+    return count_parameters(net)
