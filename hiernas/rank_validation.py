@@ -119,10 +119,11 @@ def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) ->
     accs = [r["test_acc_mean"] for r in rows]
     rho, tau = spearman(ranks, accs), kendall(ranks, accs)
     summary = {
-        "spearman_rho": rho.coefficient,
-        "spearman_p": rho.p_value,
-        "kendall_tau": tau.coefficient,
-        "kendall_p": tau.p_value,
+        # NaN (e.g. every accuracy equal) is written as null: strict JSON has no NaN
+        "spearman_rho": _finite_or_none(rho.coefficient),
+        "spearman_p": _finite_or_none(rho.p_value),
+        "kendall_tau": _finite_or_none(tau.coefficient),
+        "kendall_p": _finite_or_none(tau.p_value),
         "alpha_mean": alpha.tolist(),
         "alpha_per_repeat": [o.metrics["alpha"] for o in hyper],
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
@@ -138,6 +139,10 @@ def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) ->
     plot_rank_scatter(os.path.join(results_dir, "rank_scatter.png"), ranks, accs, rho.coefficient, rho.p_value)
     plot_alpha_heatmap(os.path.join(results_dir, "alpha.png"), alpha.tolist())
     return summary
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if np.isfinite(value) else None
 
 
 def _grid(values: Sequence[Any]) -> dict[str, list[Any]]:
