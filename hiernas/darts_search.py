@@ -17,6 +17,7 @@ Paper defaults come from ``method_defaults``; ``DartsConfig.for_method(name, **o
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import time
@@ -385,7 +386,8 @@ def run_darts_search(
 
     Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution),
     losses and accuracies on the two halves of the DARTS split, ``genotype`` (the current derivation as a
-    JSON string) and the mixing weights; the last report has ``final: True`` and ``alpha_history``.
+    JSON string) and the mixing weights; the last report has ``final: True`` and ``alpha_history`` (a JSON
+    string: nested lists upset Tune's loggers), for DARTS-PD also ``pd_architectures`` and ``pd_evaluated``.
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
     run = _setup(cfg, torch.device(device), splits)
@@ -412,7 +414,7 @@ def run_darts_search(
         last = epoch + 1 == cfg.epochs and not pd
         metrics["final"] = last
         if last:
-            metrics["alpha_history"] = run.history
+            metrics["alpha_history"] = json.dumps(run.history)
         logger.info(
             "search epoch %d/%d val_acc=%.3f %s",
             epoch + 1,
@@ -509,12 +511,12 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
         "val_acc": best.val_acc,
         "genotype": best.genotype.dumps(),
         "epoch_time": time.perf_counter() - started,
-        "pd_kept": pruned.to_json(),
-        "pd_architectures": [c.to_json() for c in evolution.selected],
-        "pd_evaluated": [c.to_json() for c in evolution.evaluated],
+        "pd_kept": json.dumps(pruned.to_json()),
+        "pd_architectures": json.dumps([c.to_json() for c in evolution.selected]),
+        "pd_evaluated": json.dumps([c.to_json() for c in evolution.evaluated]),
         "fair_paths_trained": len(update_counts),
         "fair_update_counts": sorted(set(update_counts.values())),
-        "alpha_history": run.history,
+        "alpha_history": json.dumps(run.history),
         "final": True,
         **arch_metrics(model),
     }

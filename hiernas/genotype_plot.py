@@ -7,6 +7,7 @@ atomically through ``hiernas.results``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -144,6 +145,13 @@ def plot_tradeoff(
     save_figure(fig, path)
 
 
+def _json_list(value: Any) -> list[Any]:
+    """Trials report nested lists as JSON strings; accept both forms."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
 def write_search_outputs(
     results_dir: PathLike, metrics: Mapping[str, Any], warmup_epochs: int = 0, prefix: str = ""
 ) -> dict[str, Path]:
@@ -158,13 +166,13 @@ def write_search_outputs(
     write_json(paths["genotype"], genotype.to_json())
     title = f"{prefix.rstrip('_')} val_acc={float(metrics.get('val_acc', 0.0)):.3f}".strip()
     draw_genotype(genotype, paths["cells"], title=title)
-    history = metrics.get("alpha_history")
+    history = _json_list(metrics.get("alpha_history"))
     if history:
         paths["alpha_json"] = out / f"{prefix}alpha_history.json"
         paths["alpha_png"] = out / f"{prefix}alpha_history.png"
         write_json(paths["alpha_json"], history)
         plot_alpha_history(history, paths["alpha_png"], warmup_epochs)
-    architectures = metrics.get("pd_architectures")
+    architectures = _json_list(metrics.get("pd_architectures"))
     if architectures:
         paths["tradeoff_csv"] = out / f"{prefix}tradeoff.csv"
         paths["tradeoff_png"] = out / f"{prefix}tradeoff.png"
@@ -178,5 +186,7 @@ def write_search_outputs(
             for i, a in enumerate(architectures)
         ]
         write_csv(paths["tradeoff_csv"], rows, ["rank", "val_acc", "params", "genotype"])
-        plot_tradeoff(architectures, metrics.get("pd_evaluated", architectures), paths["tradeoff_png"])
+        plot_tradeoff(
+            architectures, _json_list(metrics.get("pd_evaluated")) or architectures, paths["tradeoff_png"]
+        )
     return paths

@@ -37,10 +37,10 @@ def test_every_method_runs_one_epoch_and_reports_a_genotype(
     assert [m["epoch"] for m, _ in reports] == list(range(1, len(reports) + 1))
     if method == "darts-pd":
         assert [m["stage"] for m, _ in reports] == ["search", "fair", "evolution"]
-        sizes = [a["params"] for a in final["pd_architectures"]]
+        sizes = [a["params"] for a in json.loads(final["pd_architectures"])]
         assert len(set(sizes)) == len(sizes) >= 1
     else:
-        assert len(final["alpha_history"]) == 1
+        assert len(json.loads(final["alpha_history"])) == 1
 
 
 def test_resume_continues_exactly(tiny_config: Callable[..., DartsConfig]) -> None:
@@ -62,7 +62,7 @@ def test_pcdarts_warmup_freezes_alpha_then_moves_it(tiny_config: Callable[..., D
     run_darts_search(tiny_config("pcdarts", epochs=2, warmup_epochs=1), report)
     first, second = reports[0][0], reports[1][0]
     assert first["arch_frozen"] and not second["arch_frozen"]
-    history = second["alpha_history"]
+    history = json.loads(second["alpha_history"])
     initial = build_search_network(tiny_config("pcdarts"), 3, 10)  # alpha is initialised from the seed
     frozen = torch.softmax(initial.alpha_normal.detach(), -1)
     torch.testing.assert_close(torch.tensor(history[0]["alpha_normal"]), frozen)
