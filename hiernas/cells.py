@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from spaces.dag import DagCell, cell_from_json
 from torch import Tensor, nn
+
+from spaces.dag import DagCell, cell_from_json
 
 OUTPUT = "out"
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from hiernas.data import Splits
 
 from hiernas.config import TrialConfig
+from hiernas.data import Splits
 from hiernas.hyper import HyperNet
 from hiernas.hyper_training import Report, State, evaluate, run_hyper_trial
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from spaces.dag import DagCell
 from torch import Tensor, nn
 
 from hiernas.cells import DagCellModule, cell_edge_slots, conv_edge, edge_key, projection
 from hiernas.config import ModelConfig
 from hiernas.mixed import ChoiceMode, MixedChoice, gumbel_softmax_sample, mixing_weights
+from spaces.dag import DagCell
 
 
 @dataclass(frozen=True)

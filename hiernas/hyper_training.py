@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hiernas.data import Splits, infinite_batches, make_loader, make_splits
-from spaces.dag import DagCell, cell_from_json
 from torch.utils.data import DataLoader, TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.config import TrialConfig
+from hiernas.data import Splits, infinite_batches, make_loader, make_splits
 from hiernas.fairness import fair_schedule
 from hiernas.hyper import HyperNet, MaxNormRegulariser
 from hiernas.ranks import log_probs, top_paths
+from spaces.dag import DagCell, cell_from_json
 
 logger = logging.getLogger(__name__)
 
