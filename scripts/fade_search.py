@@ -30,7 +30,7 @@ def parse_args(argv: Sequence[str] | None) -> object:
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")
     p.add_argument("--temperature", type=positive_float, default=ModelConfig.temperature)
     p.add_argument("--choice-mode", default="softmax", choices=["softmax", "gumbel_hard", "gumbel_soft"])
-    p.add_argument("--dataset", default="digits", help="digits | cifar10 | synthetic")
+    p.add_argument("--dataset", default="digits", choices=["digits", "cifar10", "synthetic"])
     p.add_argument("--data-dir", default=None)
     p.add_argument("--download", action="store_true")
     p.add_argument("--batch-size", type=positive_int, default=64)
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ValueError(f"--depth and --window must be >= 1, got {args.depth} and {args.window}")
     if args.gpus_per_trial < 0:
         raise ValueError(f"--gpus-per-trial must be >= 0, got {args.gpus_per_trial}")
-    from search_runner import SearchSettings, make_searcher, run_search
+    from search_runner import SearchSettings, check_resume, make_searcher, run_search
 
     from hiernas.data import make_splits
     from hiernas.runtime import ResourceError, check_resources, init_ray
@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     make_searcher(settings, base)  # validates depth, window, gamma, step before anything runs
     make_splits(base.data, base.seed)  # bad data fails here, before Ray starts
+    check_resume(args.results, settings, base, args.resume)  # a foreign results directory is refused early
     dashboard = init_ray(args.address or None, dashboard=args.dashboard)
     if dashboard:
         print(f"Ray dashboard: {dashboard}", file=sys.stderr)
