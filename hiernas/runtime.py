@@ -130,7 +130,6 @@ def run_grid(
             name=name,
             storage_path=os.path.abspath(storage_path),
             failure_config=tune.FailureConfig(max_failures=max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=callbacks,
             verbose=0,
         ),

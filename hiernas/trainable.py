@@ -1,7 +1,9 @@
 """Ray Tune function trainables: each runs one trial from its config dict alone.
 
 ``hyper_trainable`` trains a FaDE hyper-architecture (``hiernas.hyper_training``); ``standalone_trainable``
-trains one discrete path from scratch (``hiernas.evaluate``). Both report every epoch, save a checkpoint
+trains one discrete path from scratch (``hiernas.evaluate``); ``darts_trainable`` runs a cell-level
+DARTS, PC-DARTS, GDAS or DARTS-PD search and ``eval_trainable`` retrains a genotype
+(``hiernas.darts_search``). Both report every epoch, save a checkpoint
 with every report, resume from ``tune.get_checkpoint()``, and use exactly the CPUs/GPUs the trial got.
 This is the only hiernas module that imports Ray. Example::
 
@@ -20,6 +22,7 @@ from typing import Any
 import torch
 from ray import tune
 
+from hiernas.darts_search import run_darts_search, run_final_training
 from hiernas.evaluate import run_standalone
 from hiernas.hyper_training import run_hyper_trial
 
@@ -70,3 +73,13 @@ def hyper_trainable(config: dict[str, Any]) -> None:
 def standalone_trainable(config: dict[str, Any]) -> None:
     """Tune trainable: one discrete path (``config["path"]``: a cell per row) trained from scratch."""
     _run(run_standalone, config)
+
+
+def darts_trainable(config: dict[str, Any]) -> None:
+    """Tune trainable: a cell-level DARTS-family search (``hiernas.darts_search.DartsConfig`` dict)."""
+    _run(run_darts_search, config)
+
+
+def eval_trainable(config: dict[str, Any]) -> None:
+    """Tune trainable: the evaluation network of a genotype trained from scratch (``EvalConfig`` dict)."""
+    _run(run_final_training, config)

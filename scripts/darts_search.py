@@ -113,17 +113,10 @@ def data_shape(cfg: Any) -> tuple[int, int]:
 
 
 def darts_trainable() -> Callable[[dict[str, Any]], None]:
-    """``hiernas.trainable.darts_trainable``; until it exists, the same wiring through its ``_run``."""
-    import hiernas.trainable as trainable
+    """``hiernas.trainable.darts_trainable`` (imported late: Ray and torch load only when a search runs)."""
+    from hiernas.trainable import darts_trainable as trainable
 
-    if hasattr(trainable, "darts_trainable"):
-        return trainable.darts_trainable  # type: ignore[no-any-return]
-    from hiernas.darts_search import run_darts_search
-
-    def fallback(config: dict[str, Any]) -> None:
-        trainable._run(run_darts_search, config)
-
-    return fallback
+    return trainable
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ def parse_args(argv: Sequence[str] | None) -> object:
     p.add_argument("--window", type=int, default=6, help="candidate cells per row")
     p.add_argument("--searcher", default="fade", help="fade | evolution | random")
     p.add_argument("--iterations", type=positive_int, default=4)
-    p.add_argument("--epochs", type=positive_int, default=4, help="hyper-architecture epochs per iteration")
+    p.add_argument("--epochs", type=positive_int, default=2, help="hyper-architecture epochs per iteration")
     p.add_argument("--repeats", type=positive_int, default=2, help="trials per iteration (seeds, alpha averaged)")
     p.add_argument("--gamma", type=float, default=0.1, help="probe distance in the feature space, (0, 1]")
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")

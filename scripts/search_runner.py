@@ -117,7 +117,6 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
             run_config=tune.RunConfig(
                 name=EXPERIMENT, storage_path=storage, verbose=0,
                 failure_config=tune.FailureConfig(max_failures=settings.max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
                 callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc")],
             ),
         )

@@ -84,17 +84,10 @@ def load_genotype(text: str) -> Any:
 
 
 def eval_trainable() -> Callable[[dict[str, Any]], None]:
-    """``hiernas.trainable.eval_trainable``; until it exists, the same wiring through its ``_run``."""
-    import hiernas.trainable as trainable
+    """``hiernas.trainable.eval_trainable`` (imported late: Ray and torch load only when a search runs)."""
+    from hiernas.trainable import eval_trainable as trainable
 
-    if hasattr(trainable, "eval_trainable"):
-        return trainable.eval_trainable  # type: ignore[no-any-return]
-    from hiernas.darts_search import run_final_training
-
-    def fallback(config: dict[str, Any]) -> None:
-        trainable._run(run_final_training, config)
-
-    return fallback
+    return trainable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
