@@ -20,6 +20,11 @@ from tqdm import tqdm
 logger = logging.getLogger(__name__)
 
 
+def short_trial_dirname(trial: Any) -> str:
+    """``trainable_trialid``: Tune's default names embed the config (whole cell lists) and grow too long."""
+    return f"{trial.trainable_name}_{trial.trial_id}"
+
+
 class ResourceError(RuntimeError):
     """The cluster cannot give a trial what it asks for (e.g. GPUs on a CPU-only machine)."""
 
@@ -125,7 +130,9 @@ def run_grid(
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
         param_space=dict(param_space),
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True),
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=max_concurrent, reuse_actors=True, trial_dirname_creator=short_trial_dirname
+        ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=os.path.abspath(storage_path),

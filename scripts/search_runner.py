@@ -22,7 +22,7 @@ from ray import tune
 from hiernas.config import TrialConfig
 from hiernas.evaluate import standalone_config
 from hiernas.results import plot_series, plot_trajectories, read_json, write_csv, write_json
-from hiernas.runtime import ProgressBar, run_grid
+from hiernas.runtime import ProgressBar, run_grid, short_trial_dirname
 from hiernas.trainable import hyper_trainable, standalone_trainable
 from searchers.base import BatchSearcher
 from searchers.evolution import EvolutionSearcher
@@ -111,11 +111,18 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
             trainable,
             param_space=param_space,
             tune_config=tune.TuneConfig(
-                search_alg=searcher, num_samples=-1, metric="val_acc", mode="max",
-                max_concurrent_trials=settings.max_concurrent or settings.repeats, reuse_actors=True,
+                search_alg=searcher,
+                num_samples=-1,
+                metric="val_acc",
+                mode="max",
+                max_concurrent_trials=settings.max_concurrent or settings.repeats,
+                reuse_actors=True,
+                trial_dirname_creator=short_trial_dirname,
             ),
             run_config=tune.RunConfig(
-                name=EXPERIMENT, storage_path=storage, verbose=0,
+                name=EXPERIMENT,
+                storage_path=storage,
+                verbose=0,
                 failure_config=tune.FailureConfig(max_failures=settings.max_failures),
                 callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc")],
             ),
@@ -125,21 +132,41 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
     history = searcher.history
     best = searcher.best_from_history()
     summary: dict[str, Any] = {
-        "settings": asdict(settings), "trial_config": base.to_dict(), "iterations": history,
+        "settings": asdict(settings),
+        "trial_config": base.to_dict(),
+        "iterations": history,
     }
     best_json: dict[str, Any] = {"found": best is not None}
     if best is not None:
-        best_json.update({"iteration": best.iteration, "indices": list(best.indices), "cells": list(best.cells),
-                          "score": best.score, "metric": best.metric})
+        best_json.update(
+            {
+                "iteration": best.iteration,
+                "indices": list(best.indices),
+                "cells": list(best.cells),
+                "score": best.score,
+                "metric": best.metric,
+            }
+        )
         if settings.final_epochs > 0:
             final = standalone_config(base, list(best.cells), settings.final_epochs)
             outcome = run_grid(
-                standalone_trainable, final.to_dict(), name="final", storage_path=storage, num_trials=1,
-                cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
+                standalone_trainable,
+                final.to_dict(),
+                name="final",
+                storage_path=storage,
+                num_trials=1,
+                cpus_per_trial=settings.cpus_per_trial,
+                gpus_per_trial=settings.gpus_per_trial,
                 max_failures=settings.max_failures,
             )[0]
-            best_json.update({"test_acc": outcome.metrics["test_acc"], "val_acc": outcome.metrics["val_acc"],
-                              "num_params": outcome.metrics["num_params"], "final_epochs": settings.final_epochs})
+            best_json.update(
+                {
+                    "test_acc": outcome.metrics["test_acc"],
+                    "val_acc": outcome.metrics["val_acc"],
+                    "num_params": outcome.metrics["num_params"],
+                    "final_epochs": settings.final_epochs,
+                }
+            )
     summary["wall_time_s"] = time.perf_counter() - started
     _write_outputs(results_dir, summary, best_json, history)
     return {"best": best_json, "iterations": len(history), "wall_time_s": summary["wall_time_s"]}
@@ -162,8 +189,9 @@ def _write_outputs(results_dir: str, summary: dict[str, Any], best: dict[str, An
         if anchors is None:
             continue
         for row, point in enumerate(anchors):
-            rows.append({"iteration": record.get("iteration"), "row": row,
-                         **{f"f{k}": float(v) for k, v in enumerate(point)}})
+            rows.append(
+                {"iteration": record.get("iteration"), "row": row, **{f"f{k}": float(v) for k, v in enumerate(point)}}
+            )
             trajectories.setdefault(row, []).append(point)
     if rows:
         write_csv(os.path.join(results_dir, "trajectories.csv"), rows)
