@@ -85,6 +85,19 @@ def second_order_arch_grads(
     ``w' = w - xi * (grad_w L_train(w, a) + weight_decay * w)``, ``w+- = w +- eps * grad_w' L_val(w', a)``
     and ``eps = hvp_epsilon / ||grad_w' L_val||``. The weights are restored before returning.
     """
+    return _second_order(model, train_batch, val_batch, xi, weight_decay, hvp_epsilon, noise_seed)[0]
+
+
+def _second_order(
+    model: SearchModel,
+    train_batch: Batch,
+    val_batch: Batch,
+    xi: float,
+    weight_decay: float,
+    hvp_epsilon: float,
+    noise_seed: int | None,
+) -> tuple[list[Tensor], float]:
+    """``second_order_arch_grads`` and the validation loss at the unrolled weights it computed on the way."""
     weights = model.weight_parameters()
     alphas = model.arch_parameters()
     seed = int(torch.randint(0, 2**31 - 1, (1,)).item()) if noise_seed is None else noise_seed
@@ -112,10 +125,8 @@ def second_order_arch_grads(
             return _grads(loss, alphas)
 
         plus, minus = alpha_grad_at(1.0), alpha_grad_at(-1.0)
-        return [
-            g - xi * (gp - gm) / (2 * eps)
-            for g, gp, gm in zip(alpha_grads, plus, minus, strict=True)
-        ]
+        grads = [g - xi * (gp - gm) / (2 * eps) for g, gp, gm in zip(alpha_grads, plus, minus, strict=True)]
+        return grads, float(val_loss.item())
     finally:
         with torch.no_grad():
             for w, w0 in zip(weights, original, strict=True):
@@ -166,22 +177,19 @@ class Architect:
             xi = self.settings.unroll_lr
             if xi is None:
                 xi = float(self.weight_optimizer.param_groups[0]["lr"])
-            grads = second_order_arch_grads(
+            # the reported loss is the one at the unrolled weights: no extra forward pass for it
+            grads, loss_value = _second_order(
                 self.model, train_batch, val_batch, xi,
-                self.settings.unroll_weight_decay, self.settings.hvp_epsilon,
+                self.settings.unroll_weight_decay, self.settings.hvp_epsilon, None,
             )
-            with torch.no_grad():
-                val_loss, _ = classification_loss(self.model, val_batch)
             penalty = self.model.arch_penalty(step, total_steps)
             if isinstance(penalty, Tensor) and penalty.requires_grad:
                 grads = [g + pg for g, pg in zip(grads, _grads(penalty, alphas), strict=True)]
-            for alpha, g in zip(alphas, grads, strict=True):
-                alpha.grad = g
         else:
             val_loss, _ = classification_loss(self.model, val_batch)
-            total = val_loss + self.model.arch_penalty(step, total_steps)
-            grads = _grads(total, alphas)
-            for alpha, g in zip(alphas, grads, strict=True):
-                alpha.grad = g
+            loss_value = float(val_loss.item())
+            grads = _grads(val_loss + self.model.arch_penalty(step, total_steps), alphas)
+        for alpha, g in zip(alphas, grads, strict=True):
+            alpha.grad = g
         self.arch_optimizer.step()
-        return float(val_loss.item())
+        return loss_value
