@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hiernas.fairness import fair_schedule, group_paths  # noqa: F401  (re-exported: the DARTS-PD API)
 from spaces.darts import PRIMITIVES, Genotype, genotype_from_json
 
 Path = tuple[int, ...]
@@ -154,34 +155,6 @@ def soft_prune(
         sources[cell] = tuple(s for _, s in edges)
         kept[cell] = tuple(cell_kept)
     return PrunedSupernet(steps, sources, kept)
-
-
-def group_paths(offsets: Sequence[int], k: int) -> list[Path]:
-    """The ``k`` paths of the group with offset vector ``offsets`` (length ``n - 1``)."""
-    return [(j, *((j + int(o)) % k for o in offsets)) for j in range(k)]
-
-
-def fair_schedule(num_choices: int, k: int, steps: int, rng: np.random.Generator) -> list[list[Path]]:
-    """Groups of ``k`` paths for about ``steps`` strict-fair steps (see the module docstring).
-
-    Whole shuffled cycles of all ``k ** (num_choices - 1)`` groups when ``steps`` reaches one cycle
-    (``steps`` rounded up to whole cycles, so every path ends with the same update count); otherwise
-    ``steps`` distinct groups, so no path is trained twice. Groups are built lazily from their index,
-    so a huge cycle is never enumerated.
-    """
-    if num_choices < 1 or k < 1 or steps < 0:
-        raise ValueError(f"need num_choices >= 1, k >= 1, steps >= 0; got {num_choices}, {k}, {steps}")
-    cycle = k ** (num_choices - 1)
-    if steps >= cycle:
-        cycles = -(-steps // cycle)
-        indices = np.concatenate([rng.permutation(cycle) for _ in range(cycles)])
-    else:
-        indices = rng.choice(cycle, size=steps, replace=False)
-    groups = []
-    for index in indices.tolist():
-        offsets = [(index // k**i) % k for i in range(num_choices - 1)]
-        groups.append(group_paths(offsets, k))
-    return groups
 
 
 class PathModel(Protocol):

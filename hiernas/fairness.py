@@ -10,41 +10,50 @@ shuffled by ``rng`` so the order of updates carries no bias.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 import numpy as np
 
 Path = tuple[int, ...]
 
 
+def group_paths(offsets: Sequence[int], k: int) -> list[Path]:
+    """The ``k`` paths of the group with offset vector ``offsets`` (length ``num_choices - 1``)."""
+    return [(j, *((j + int(o)) % k for o in offsets)) for j in range(k)]
+
+
+def group_at(index: int, num_choices: int, k: int) -> list[Path]:
+    """Group number ``index`` of a cycle, decoded from its base-``k`` digits (no enumeration)."""
+    return group_paths([(index // k**i) % k for i in range(num_choices - 1)], k)
+
+
 def path_groups(num_choices: int, k: int) -> list[list[Path]]:
     """All ``k ** (num_choices - 1)`` groups of one cycle, each ``k`` disjoint paths (indices into kept)."""
-    if num_choices < 1 or k < 1:
-        raise ValueError(f"num_choices and k must be >= 1, got {num_choices}, {k}")
-    groups = []
-    for offsets in itertools.product(range(k), repeat=num_choices - 1):
-        groups.append([(j, *((j + o) % k for o in offsets)) for j in range(k)])
-    return groups
+    _check(num_choices, k, 0)
+    return [group_at(i, num_choices, k) for i in range(cycle_length(num_choices, k))]
 
 
-def fair_schedule(num_choices: int, k: int, steps: int, rng: np.random.Generator) -> Iterator[list[Path]]:
-    """About ``steps`` groups of paths: whole cycles of ``path_groups``, each in shuffled order.
+def fair_schedule(num_choices: int, k: int, steps: int, rng: np.random.Generator) -> list[list[Path]]:
+    """About ``steps`` groups of paths: whole cycles of all groups, each in shuffled order.
 
     ``steps`` is rounded up to whole cycles, so every path ends with the same update count. Only when a
-    single cycle is longer than ``steps`` is the cycle cut short: then no path is trained twice.
+    single cycle is longer than ``steps`` are ``steps`` distinct groups drawn: then no path is trained
+    twice. Groups are decoded from their index, so a huge cycle (cell-level DARTS) is never enumerated.
     """
-    groups = path_groups(num_choices, k)
-    cycles = max(1, -(-steps // len(groups)))
-    emitted = 0
-    for _ in range(cycles):
-        for index in rng.permutation(len(groups)):
-            if len(groups) > steps and emitted >= steps:
-                return
-            emitted += 1
-            yield groups[int(index)]
+    _check(num_choices, k, steps)
+    cycle = cycle_length(num_choices, k)
+    if steps >= cycle:
+        indices = np.concatenate([rng.permutation(cycle) for _ in range(-(-steps // cycle))])
+    else:
+        indices = rng.choice(cycle, size=steps, replace=False)
+    return [group_at(int(i), num_choices, k) for i in indices]
 
 
 def cycle_length(num_choices: int, k: int) -> int:
     """Steps in one cycle of the schedule: ``k ** (num_choices - 1)``."""
     return int(k ** (num_choices - 1))
+
+
+def _check(num_choices: int, k: int, steps: int) -> None:
+    if num_choices < 1 or k < 1 or steps < 0:
+        raise ValueError(f"need num_choices >= 1, k >= 1, steps >= 0; got {num_choices}, {k}, {steps}")
