@@ -67,26 +67,46 @@ def check_resources(cpus_per_trial: float, gpus_per_trial: float) -> None:
 
 
 class ProgressBar(tune.Callback):
-    """A tqdm bar over finished trials, with the latest value of ``metric`` as postfix."""
+    """A tqdm bar over finished trials, with the latest value of ``metric`` as postfix.
+
+    Tune pickles its callbacks into the experiment (``tuner.pkl``) and unpickles them on
+    ``Tuner.restore``; a live tqdm object does not survive that, so the bar is created on first use and
+    left out of the pickled state. A restored run starts the bar at the trials that had already finished.
+    """
 
     def __init__(self, total: int | None, description: str, metric: str | None = None) -> None:
+        self.total = total
+        self.description = description
         self.metric = metric
-        self.bar = tqdm(total=total, desc=description, unit="trial", dynamic_ncols=True, leave=True)
+        self._bar: tqdm | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_bar": None}
+
+    def _ensure_bar(self, trials: Sequence[Any]) -> tqdm:
+        if self._bar is None:
+            done = sum(1 for t in trials if t.status in ("TERMINATED", "ERROR"))
+            self._bar = tqdm(total=self.total, initial=done, desc=self.description, unit="trial",
+                             dynamic_ncols=True, leave=True)
+        return self._bar
 
     def on_trial_result(
         self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
     ) -> None:
+        bar = self._ensure_bar(trials)
         if self.metric and self.metric in result:
-            self.bar.set_postfix({self.metric: f"{result[self.metric]:.3f}", "epoch": result.get("epoch", "")})
+            bar.set_postfix({self.metric: f"{result[self.metric]:.3f}", "epoch": result.get("epoch", "")})
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self.bar.update(1)
+        self._ensure_bar([t for t in trials if t is not trial]).update(1)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self.bar.update(1)
+        self._ensure_bar([t for t in trials if t is not trial]).update(1)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-        self.bar.close()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 @dataclass(frozen=True)

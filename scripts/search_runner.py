@@ -104,7 +104,9 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
     experiment = os.path.join(storage, EXPERIMENT)
     total = settings.iterations * settings.repeats
     if restoring and tune.Tuner.can_restore(experiment):
-        tuner = tune.Tuner.restore(experiment, trainable, resume_unfinished=True, resume_errored=True)
+        # unfinished trials resume under their ids (the restored searcher waits for them); trials that had
+        # failed for good were already reported to the searcher as failed, so they are not run again
+        tuner = tune.Tuner.restore(experiment, trainable, resume_unfinished=True, resume_errored=False)
     else:
         param_space = {k: v for k, v in base.to_dict().items() if k != "cells"}
         tuner = tune.Tuner(

@@ -7,10 +7,12 @@ last trial of a batch completes, the subclass turns the results into the next ba
 iteration is appended to ``history``.
 
 Resuming: ``get_state``/``set_state`` and ``save``/``restore`` (atomic JSON) keep the whole state, the
-random generator included. Trials that were live when the state was saved are handed out again by the
-restored searcher, with the same configs and seeds, so the record equals that of an uninterrupted run;
-if Tune also resumes the old trial, whichever report arrives first fills the slot and the other one is
-logged and ignored.
+random generator included. Tune snapshots the searcher together with its trial table, and
+``Tuner.restore(resume_unfinished=True)`` resumes the trials that were live at the snapshot under their
+own ids, so a restored searcher keeps waiting for them and nothing is trained twice. A caller that
+restores the searcher without resuming those trials calls ``reissue_live_trials``: their configs (same
+cells, same seeds) are handed out again, and the record still equals that of an uninterrupted run. If
+both an old and a re-issued trial report, the first fills the slot and the other is logged and ignored.
 """
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ class BatchSearcher(Searcher, abc.ABC):
         return state
 
     def set_state(self, state: dict[Any, Any]) -> None:
-        """Restore ``get_state`` output; live trials of the current batch will be suggested again."""
+        """Restore ``get_state`` output; live trials stay live (Tune resumes them, see the module docstring)."""
         try:
             if state["format"] != STATE_FORMAT or state["class"] != type(self).__name__:
                 raise ValueError(
@@ -328,9 +330,16 @@ class BatchSearcher(Searcher, abc.ABC):
             self._set_algorithm_state(state["algorithm"])
         except KeyError as exc:
             raise ValueError(f"searcher state is missing the key {exc.args[0]!r}") from None
-        for slot in self._batch:
-            if slot.status == LIVE:  # its trial died with the driver: hand its config out again
-                slot.status = PENDING
+
+    def reissue_live_trials(self) -> int:
+        """Hand the configs of the current batch's live trials out again (their trials are lost).
+
+        Needed only when the searcher is restored without Tune resuming those trials; returns how many.
+        """
+        live = [slot for slot in self._batch if slot.status == LIVE]
+        for slot in live:
+            slot.status = PENDING
+        return len(live)
 
     def save(self, checkpoint_path: str) -> None:
         """Write the state as JSON atomically (temp file in the same directory, then ``os.replace``)."""

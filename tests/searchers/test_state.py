@@ -67,7 +67,7 @@ def test_save_restore_round_trip(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_restored_searcher_reissues_live_trials_and_matches_an_uninterrupted_run(
+def test_reissued_live_trials_match_an_uninterrupted_run(
     name: str, tmp_path: Path
 ) -> None:
     uninterrupted = FACTORIES[name]()
@@ -80,10 +80,12 @@ def test_restored_searcher_reissues_live_trials_and_matches_an_uninterrupted_run
     assert isinstance(live, dict) and isinstance(done, dict)
     interrupted.on_trial_complete(trial_id="live-1", result=stub_metrics(done), error=False)
     path = tmp_path / "state.json"
-    interrupted.save(str(path))  # "live-0" dies with the driver
+    interrupted.save(str(path))  # "live-0" dies with the driver and is not resumed
 
     restored = FACTORIES[name]()
     restored.restore(str(path))
+    assert restored.suggest("new-0") is None  # by default it waits for Tune to resume "live-0"
+    assert restored.reissue_live_trials() == 1
     again = restored.suggest("new-0")
     assert again == live  # same cells, same seed
     assert restored.suggest("new-1") is None  # the completed repeat is not re-run
@@ -102,6 +104,8 @@ def test_old_trial_reported_after_restore_fills_its_slot_once(tmp_path: Path) ->
     state = searcher.get_state()
     restored = FACTORIES["fade"]()
     restored.set_state(state)
+    assert restored.suggest("c") is None  # "a" and "b" are live: Tune resumes them under their ids
+    restored.reissue_live_trials()
     reissued = restored.suggest("a2")
     assert reissued == a
     restored.on_trial_complete(trial_id="a", result=stub_metrics(a), error=False)  # Tune resumed "a"
