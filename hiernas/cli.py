@@ -42,6 +42,26 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     raise SystemExit(code or 0)
 
 
+class _TqdmHandler(logging.Handler):
+    """Writes log lines through ``tqdm.write`` so they do not break a progress bar on the terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def show_progress_log(name: str) -> None:
+    """Print the INFO lines of logger ``name`` (e.g. a searcher's per-iteration progress) on stderr."""
+    progress = logging.getLogger(name)
+    if not any(isinstance(h, _TqdmHandler) for h in progress.handlers):
+        handler = _TqdmHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     value = int(text)

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hiernas.cli import OneLineParser, non_negative_int, positive_float, positive_int, run_main  # noqa: E402
+from hiernas.cli import (  # noqa: E402
+    OneLineParser,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    run_main,
+    show_progress_log,
+)
 from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
 
 
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     make_searcher(settings, base)  # validates depth, window, gamma, step before anything runs
     make_splits(base.data, base.seed)  # bad data fails here, before Ray starts
     check_resume(args.results, settings, base, args.resume)  # a foreign results directory is refused early
+    show_progress_log("searchers.progress")
     dashboard = init_ray(args.address or None, dashboard=args.dashboard)
     if dashboard:
         print(f"Ray dashboard: {dashboard}", file=sys.stderr)

@@ -36,6 +36,8 @@ from spaces.base import CellSpace, FloatArray
 __all__ = ["BatchSearcher", "PathRecord", "Proposal", "check_float", "check_int", "to_json"]
 
 logger = logging.getLogger(__name__)
+# one INFO line per finished iteration; scripts show it, library users opt in through logging
+progress_logger = logging.getLogger("searchers.progress")
 
 STATE_FORMAT = "hiernas.batch_searcher/1"
 PENDING, LIVE, DONE, FAILED = "pending", "live", "done", "failed"
@@ -434,6 +436,19 @@ class BatchSearcher(Searcher, abc.ABC):
         self.history.append(to_json(record))
         self._iteration += 1
         self._batch, self._proposal = [], None
+        progress_logger.info("%s", self.describe(self.history[-1]))
+
+    def describe(self, record: Mapping[str, Any]) -> str:
+        """One progress line for an iteration record: iteration i/N, metric, best path and its score."""
+        parts = [f"iteration {int(record['iteration']) + 1}/{self.iterations}"]
+        if record.get("metric") is not None:
+            parts.append(f"{self.metric} {record['metric']:.3f} ({record['repeats_ok']}/{self.repeats} ok)")
+        else:
+            parts.append(f"no {self.metric} ({record['repeats_ok']}/{self.repeats} ok)")
+        if record.get("best_path") is not None:
+            score = record.get("log_rank")
+            parts.append(f"best path {record['best_path']}" + ("" if score is None else f" log-rank {score:.3f}"))
+        return f"{parts[0]}: {', '.join(parts[1:])}"
 
     def path_fields(
         self, cells: Sequence[Sequence[Any]], path: Sequence[int], alpha: FloatArray

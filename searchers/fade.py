@@ -225,6 +225,11 @@ class FaDESearcher(BatchSearcher):
         record["anchors_after"] = after.tolist()
         return record
 
+    def describe(self, record: Mapping[str, Any]) -> str:
+        """The base progress line plus the anchors after the step, one bracket per row."""
+        anchors = "; ".join(" ".join(f"{v:.2f}" for v in row) for row in record["anchors_after"])
+        return f"{super().describe(record)}, anchors [{anchors}]"
+
     def _settings(self) -> dict[str, Any]:
         return {"gamma": self.pseudo_gradient.gamma, "step": self.pseudo_gradient.step}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 from collections.abc import Callable
@@ -151,3 +152,13 @@ def test_searchers_pickle(name: str) -> None:
     advance(searcher, 1, "x")
     clone = pickle.loads(pickle.dumps(searcher))
     assert drive(clone) == drive(searcher)
+
+
+def test_each_finished_iteration_logs_one_progress_line(caplog: pytest.LogCaptureFixture) -> None:
+    searcher = FACTORIES["fade"]()
+    with caplog.at_level(logging.INFO, logger="searchers.progress"):
+        advance(searcher, 2, "p")
+    lines = [r.getMessage() for r in caplog.records if r.name == "searchers.progress"]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"iteration 1/{searcher.iterations}: val_acc ")
+    assert "best path [" in lines[1] and "anchors [" in lines[1]
