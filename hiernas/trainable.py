@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from ray import tune
 
-from hiernas.darts_search import run_darts_search, run_final_training
 from hiernas.evaluate import run_standalone
 from hiernas.hyper_training import run_hyper_trial
 
@@ -77,9 +76,13 @@ def standalone_trainable(config: dict[str, Any]) -> None:
 
 def darts_trainable(config: dict[str, Any]) -> None:
     """Tune trainable: a cell-level DARTS-family search (``hiernas.darts_search.DartsConfig`` dict)."""
+    from hiernas.darts_search import run_darts_search  # imported here: a FaDE trial actor starts faster
+
     _run(run_darts_search, config)
 
 
 def eval_trainable(config: dict[str, Any]) -> None:
     """Tune trainable: the evaluation network of a genotype trained from scratch (``EvalConfig`` dict)."""
+    from hiernas.darts_search import run_final_training
+
     _run(run_final_training, config)

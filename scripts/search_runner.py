@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -92,8 +93,17 @@ def check_resume(results_dir: str, settings: SearchSettings, base: TrialConfig, 
     return True
 
 
-def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, resume: bool = False) -> dict[str, Any]:
-    """Run (or resume) the search, train the best path from scratch, write all result files."""
+def run_search(
+    settings: SearchSettings,
+    base: TrialConfig,
+    results_dir: str,
+    resume: bool = False,
+    callbacks: Sequence[tune.Callback] = (),
+) -> dict[str, Any]:
+    """Run (or resume) the search, train the best path from scratch, write all result files.
+
+    ``callbacks`` are extra Tune callbacks of the search experiment (e.g. timers in ``bench/``).
+    """
     started = time.perf_counter()
     results_dir = os.path.abspath(results_dir)
     restoring = check_resume(results_dir, settings, base, resume)
@@ -126,10 +136,12 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
                 storage_path=storage,
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=settings.max_failures),
-                callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc")],
+                callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc"), *callbacks],
             ),
         )
+    fit_started = time.perf_counter()
     tuner.fit()
+    search_time = time.perf_counter() - fit_started
     searcher = _restored_searcher(experiment, make_searcher(settings, base)) if restoring else searcher
     history = searcher.history
     best = searcher.best_from_history()
@@ -137,6 +149,8 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
         "settings": asdict(settings),
         "trial_config": base.to_dict(),
         "iterations": history,
+        "search_time_s": search_time,
+        "experiment_dir": experiment,
     }
     best_json: dict[str, Any] = {"found": best is not None}
     if best is not None:
@@ -171,7 +185,13 @@ def run_search(settings: SearchSettings, base: TrialConfig, results_dir: str, re
             )
     summary["wall_time_s"] = time.perf_counter() - started
     _write_outputs(results_dir, summary, best_json, history)
-    return {"best": best_json, "iterations": len(history), "wall_time_s": summary["wall_time_s"]}
+    return {
+        "best": best_json,
+        "iterations": len(history),
+        "wall_time_s": summary["wall_time_s"],
+        "search_time_s": search_time,
+        "experiment_dir": experiment,
+    }
 
 
 def _restored_searcher(experiment: str, fresh: BatchSearcher) -> BatchSearcher:
