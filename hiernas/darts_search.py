@@ -16,7 +16,6 @@ Paper defaults come from ``method_defaults``; ``DartsConfig.for_method(name, **o
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -32,17 +31,16 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.checkpoint import Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
-from hiernas.data import Splits, cutout, darts_split, infinite_batches, make_loader
+from hiernas.data import Splits, darts_split, infinite_batches, make_loader
 from hiernas.derive import PrunedSupernet, evolve_paths, fair_schedule, fair_train_steps, soft_prune
 from hiernas.mixed import ChoiceMode
 from hiernas.supernet import EvalNetwork, SearchNetwork, count_parameters
-from spaces.darts import Genotype, genotype_from_json
+from spaces.darts import Genotype
 
 logger = logging.getLogger(__name__)
 
-State = dict[str, Any]
-Report = Callable[[dict[str, Any], State | None], None]
 METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd")
 BASE_METHODS = ("darts", "darts2", "pcdarts", "gdas")
 
@@ -252,7 +250,8 @@ def arch_metrics(model: SearchNetwork) -> dict[str, Any]:
     return out
 
 
-def _batches(loader: DataLoader[Any], limit: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+def batches(loader: DataLoader[Any], limit: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+    """The loader's batches, at most ``limit`` of them (all when None)."""
     for i, batch in enumerate(loader):
         if limit is not None and i >= limit:
             return
@@ -291,19 +290,16 @@ class _Run:
 
     def state(self, stage: str, epoch: int, metrics: dict[str, Any], extra: State | None = None) -> State:
         """A checkpoint dict, deep-copied: state_dict() aliases live tensors that later steps change."""
-        return copy.deepcopy(
-            {
-                "stage": stage,
-                "epoch": epoch,
-                "model": self.model.state_dict(),
-                "weight_optimizer": self.weight_opt.state_dict(),
-                "arch_optimizer": self.arch_opt.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "history": list(self.history),
-                "last_metrics": metrics,
-                **(extra or {}),
-            }
-        )
+        parts = {
+            "stage": stage,
+            "model": self.model.state_dict(),
+            "weight_optimizer": self.weight_opt.state_dict(),
+            "arch_optimizer": self.arch_opt.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "history": list(self.history),
+            **(extra or {}),
+        }
+        return snapshot(epoch, metrics, parts)
 
 
 def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
@@ -321,7 +317,7 @@ def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
     total_steps = steps * cfg.epochs
     losses, accs = [], []
     model.train()
-    for step, (x, y) in enumerate(_batches(make_loader(run.splits.weights, batch, seed=seed), steps)):
+    for step, (x, y) in enumerate(batches(make_loader(run.splits.weights, batch, seed=seed), steps)):
         train_batch = (x.to(run.device), y.to(run.device))
         if not frozen:
             xa, ya = next(arch_batches)
@@ -391,18 +387,13 @@ def run_darts_search(
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
     run = _setup(cfg, torch.device(device), splits)
-    start, extra = 0, {}
-    if resume is not None:
-        run.model.load_state_dict(resume["model"])
-        run.weight_opt.load_state_dict(resume["weight_optimizer"])
-        run.arch_opt.load_state_dict(resume["arch_optimizer"])
-        torch.set_rng_state(resume["torch_rng"])
-        run.history = list(resume["history"])
-        start = int(resume["epoch"])
-        extra = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if k in resume}
-        if resume["last_metrics"].get("final"):
-            report(dict(resume["last_metrics"]), None)  # restored from the final checkpoint: report again
-            return dict(resume["last_metrics"])
+    loaders = {"model": run.model.load_state_dict, "weight_optimizer": run.weight_opt.load_state_dict,
+               "arch_optimizer": run.arch_opt.load_state_dict, "torch_rng": torch.set_rng_state,
+               "history": lambda history: setattr(run, "history", list(history))}
+    start, last, finished = resume_from(resume, loaders, report, cfg.epochs)
+    if finished:
+        return last
+    extra = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if resume and k in resume}
     pd = cfg.method == "darts-pd"
     metrics: dict[str, Any] = {}
     for epoch in range(start, cfg.epochs):
@@ -455,7 +446,7 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
     schedule_rng = np.random.default_rng([cfg.seed, 2])
     groups = fair_schedule(len(pruned.slots), pruned.k, steps * cfg.fair_epochs, schedule_rng)
     per_epoch = -(-len(groups) // max(cfg.fair_epochs, 1))
-    batches = infinite_batches(make_loader(run.splits.weights, cfg.data.batch_size, seed=cfg.seed * 7 + 5))
+    fair_batches = infinite_batches(make_loader(run.splits.weights, cfg.data.batch_size, seed=cfg.seed * 7 + 5))
     metrics: dict[str, Any] = {}
     for fair_epoch in range(fair_done, cfg.fair_epochs):
         started = time.perf_counter()
@@ -464,7 +455,7 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
             group["lr"] = lr
         chunk = groups[fair_epoch * per_epoch : (fair_epoch + 1) * per_epoch]
         loss = fair_train_steps(
-            model, pruned, chunk, batches, fair_opt, run.device, cfg.grad_clip, update_counts
+            model, pruned, chunk, fair_batches, fair_opt, run.device, cfg.grad_clip, update_counts
         )
         val_loss, val_acc = run.validate(
             lambda x: model.forward_genotype(x, pruned.genotype([0] * len(pruned.slots)))
@@ -540,154 +531,3 @@ def genotype_size(genotype: Genotype, splits: Splits, cfg: DartsConfig) -> int:
             auxiliary=False,
         )
     return count_parameters(net)
-
-
-@dataclass(frozen=True)
-class EvalConfig(_DictConfig):
-    """Training a genotype's evaluation network from scratch (DARTS CIFAR-10 settings by default)."""
-
-    genotype: Any = None  # genotype JSON (dict or string)
-    seed: int = 0
-    data: DataConfig = field(default_factory=lambda: DataConfig(batch_size=96))
-    channels: int = 36
-    layers: int = 20
-    auxiliary: bool = True
-    auxiliary_weight: float = 0.4
-    drop_path_prob: float = 0.2  # increased linearly from 0 over the epochs, as DARTS does
-    cutout_length: int = 16  # 0 disables
-    epochs: int = 600
-    lr: float = 0.025
-    lr_min: float = 0.0
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    grad_clip: float = 5.0
-    max_steps_per_epoch: int | None = None
-    max_eval_batches: int | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.data, Mapping):
-            object.__setattr__(self, "data", DataConfig.from_dict(self.data))
-        if self.genotype is None:
-            raise ValueError("EvalConfig needs a genotype (its JSON form)")
-        genotype = self.genotype if isinstance(self.genotype, Genotype) else genotype_from_json(self.genotype)
-        object.__setattr__(self, "genotype", genotype.to_json())
-        for name in ("channels", "layers", "epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.drop_path_prob < 1:
-            raise ValueError(f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
-        if self.cutout_length < 0 or self.lr <= 0:
-            raise ValueError("cutout_length must be >= 0 and lr > 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["data"] = self.data.to_dict()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> EvalConfig:
-        data = dict(data or {})
-        nested = data.pop("data", None)
-        if nested is not None:
-            data["data"] = DataConfig.from_dict(nested)
-        return super().from_dict(data)
-
-
-def build_eval_network(cfg: EvalConfig, in_channels: int, num_classes: int) -> EvalNetwork:
-    """The evaluation network of ``cfg.genotype``."""
-    return EvalNetwork(
-        genotype_from_json(cfg.genotype), in_channels, num_classes, cfg.channels, cfg.layers, cfg.auxiliary
-    )
-
-
-def run_final_training(
-    config: Mapping[str, Any] | EvalConfig,
-    report: Report,
-    resume: State | None = None,
-    device: torch.device | str = "cpu",
-    splits: Splits | None = None,
-) -> dict[str, Any]:
-    """Train a genotype from scratch on both halves of the DARTS split; report test accuracy every epoch.
-
-    SGD with cosine learning rate, auxiliary loss (weight 0.4), drop-path growing linearly to
-    ``drop_path_prob`` and cutout, all seeded from ``cfg.seed``. ``num_params`` excludes the auxiliary head.
-    """
-    cfg = config if isinstance(config, EvalConfig) else EvalConfig.from_dict(config)
-    device = torch.device(device)
-    torch.manual_seed(cfg.seed)
-    splits = splits or darts_split(cfg.data, cfg.seed)
-    channels, height, _ = splits.input_shape
-    if cfg.cutout_length >= height:
-        logger.warning("cutout length %d covers the whole %dx%d image", cfg.cutout_length, height, height)
-    model = build_eval_network(cfg, channels, splits.num_classes).to(device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-    )
-    cutout_gen, drop_gen = torch.Generator(), torch.Generator()
-    cutout_gen.manual_seed(cfg.seed + 1)
-    drop_gen.manual_seed(cfg.seed + 2)
-    model.drop_generator = drop_gen
-    start, metrics = 0, {}
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        cutout_gen.set_state(resume["cutout_rng"])
-        drop_gen.set_state(resume["drop_rng"])
-        start, metrics = int(resume["epoch"]), dict(resume["last_metrics"])
-        if metrics.get("final"):
-            report(metrics, None)
-            return metrics
-    train_set = torch.utils.data.ConcatDataset([splits.arch, splits.weights])
-    batch = cfg.data.batch_size
-    steps = -(-len(train_set) // batch)
-    steps = min(steps, cfg.max_steps_per_epoch or steps)
-    num_params = count_parameters(model)
-    for epoch in range(start, cfg.epochs):
-        started = time.perf_counter()
-        lr = cosine_lr(epoch, cfg.epochs, cfg.lr, cfg.lr_min)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.drop_path_prob = cfg.drop_path_prob * epoch / cfg.epochs
-        model.train()
-        losses, accs = [], []
-        for x, y in _batches(make_loader(train_set, batch, seed=cfg.seed * 100_003 + epoch), steps):
-            if cfg.cutout_length:
-                x = cutout(x, cfg.cutout_length, cutout_gen)
-            x, y = x.to(device), y.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            logits, aux_logits = model.forward_train(x)  # (B, classes), (B, classes) | None
-            loss = F.cross_entropy(logits, y)
-            if aux_logits is not None:
-                loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux_logits, y)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            losses.append(loss.item())
-            accs.append((logits.argmax(1) == y).float().mean().item())
-        model.eval()
-        test_loss, test_acc = evaluate_model(model, splits.test, batch, device, cfg.max_eval_batches)
-        metrics = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.mean(losses)),
-            "train_acc": float(np.mean(accs)),
-            "test_loss": test_loss,
-            "test_acc": test_acc,
-            "lr": lr,
-            "drop_path_prob": model.drop_path_prob,
-            "num_params": num_params,
-            "epoch_time": time.perf_counter() - started,
-            "final": epoch + 1 == cfg.epochs,
-        }
-        logger.info("final training epoch %d/%d test_acc=%.3f", epoch + 1, cfg.epochs, test_acc)
-        state = copy.deepcopy(
-            {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "cutout_rng": cutout_gen.get_state(),
-                "drop_rng": drop_gen.get_state(),
-                "last_metrics": metrics,
-            }
-        )
-        report(metrics, state)
-    return metrics

@@ -12,10 +12,11 @@ from typing import Any
 
 import torch
 
+from hiernas.checkpoint import Report, State
 from hiernas.config import TrialConfig
 from hiernas.data import Splits
 from hiernas.hyper import HyperNet
-from hiernas.hyper_training import Report, State, evaluate, run_hyper_trial
+from hiernas.hyper_training import evaluate, run_hyper_trial
 
 
 def standalone_config(base: TrialConfig, path_cells: Sequence[Any], epochs: int | None = None,

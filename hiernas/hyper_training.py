@@ -7,11 +7,9 @@ it directly with any ``report`` callback.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.checkpoint import Report, State, resume_from, snapshot
 from hiernas.config import TrialConfig
 from hiernas.data import Splits, infinite_batches, make_loader, make_splits
 from hiernas.fairness import fair_schedule
@@ -29,8 +28,6 @@ from spaces.dag import DagCell, cell_from_json
 
 logger = logging.getLogger(__name__)
 
-State = dict[str, Any]
-Report = Callable[[dict[str, Any], State | None], None]
 
 
 def decode_cells(cells: Sequence[Sequence[Any]]) -> list[list[DagCell]]:
@@ -75,22 +72,6 @@ def evaluate(
             count += len(y)
     model.train(was_training)
     return total_loss / max(count, 1), correct / max(count, 1)
-
-
-@dataclass
-class TrialState:
-    """What a checkpoint holds: enough to continue the trial exactly where it stopped."""
-
-    epoch: int
-    model: dict[str, Any]
-    weight_optimizer: dict[str, Any]
-    arch_optimizer: dict[str, Any]
-    torch_rng: torch.Tensor
-    last_metrics: dict[str, Any]
-
-    def to_dict(self) -> State:
-        """A deep copy: ``state_dict()`` tensors are live views that the next step would overwrite."""
-        return copy.deepcopy(dict(self.__dict__))
 
 
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -145,16 +126,11 @@ def run_hyper_trial(
     weight_opt, arch_opt = _optimisers(model, cfg)
     settings = BilevelSettings(order=cfg.train.order, grad_clip_value=cfg.train.grad_clip or None)
     architect = Architect(model, weight_opt, arch_opt, settings)
-    start_epoch, metrics = 0, {}
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        weight_opt.load_state_dict(resume["weight_optimizer"])
-        arch_opt.load_state_dict(resume["arch_optimizer"])
-        torch.set_rng_state(resume["torch_rng"])
-        start_epoch, metrics = int(resume["epoch"]), dict(resume["last_metrics"])
-        if start_epoch >= cfg.train.epochs and metrics.get("final"):
-            report(metrics, None)  # a trial restored from its final checkpoint reports its result again
-            return metrics
+    loaders = {"model": model.load_state_dict, "weight_optimizer": weight_opt.load_state_dict,
+               "arch_optimizer": arch_opt.load_state_dict, "torch_rng": torch.set_rng_state}
+    start_epoch, metrics, finished = resume_from(resume, loaders, report, cfg.train.epochs)
+    if finished:
+        return metrics
     batch = cfg.data.batch_size
     steps_per_epoch = -(-len(splits.weights) // batch)
     total_steps = steps_per_epoch * cfg.train.epochs
@@ -191,11 +167,9 @@ def run_hyper_trial(
             metrics.update(final_metrics(model, splits))
         metrics["final"] = last
         logger.info("epoch %d/%d val_acc=%.3f", epoch + 1, cfg.train.epochs, val_acc)
-        state = TrialState(
-            epoch + 1, model.state_dict(), weight_opt.state_dict(), arch_opt.state_dict(),
-            torch.get_rng_state(), metrics,
-        )
-        report(metrics, state.to_dict())
+        parts = {"model": model.state_dict(), "weight_optimizer": weight_opt.state_dict(),
+                 "arch_optimizer": arch_opt.state_dict(), "torch_rng": torch.get_rng_state()}
+        report(metrics, snapshot(epoch + 1, metrics, parts))
     return metrics
 
 

@@ -16,83 +16,52 @@ from torch import Tensor, nn
 OpFactory = Callable[[int, int, bool], nn.Module]
 
 
-class ReLUConvBN(nn.Module):
+class _Chain(nn.Module):
+    """An operation that is a fixed ``nn.Sequential`` held in ``self.op``."""
+
+    op: nn.Sequential
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.op(x)  # type: ignore[no-any-return]
+
+
+def _relu_convs_bn(*convs: nn.Module, out_channels: int, affine: bool) -> nn.Sequential:
+    """ReLU, then the convolutions, then BatchNorm: the pattern of every DARTS convolution."""
+    return nn.Sequential(nn.ReLU(inplace=False), *convs, nn.BatchNorm2d(out_channels, affine=affine))
+
+
+class ReLUConvBN(_Chain):
     """ReLU -> convolution -> BatchNorm (the cell preprocessing)."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int,
-        padding: int,
-        affine: bool = True,
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 affine: bool = True) -> None:
         super().__init__()
-        self.op = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(out_channels, affine=affine),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.op(x)  # type: ignore[no-any-return]
+        conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
+        self.op = _relu_convs_bn(conv, out_channels=out_channels, affine=affine)
 
 
-class DilConv(nn.Module):
+class DilConv(_Chain):
     """ReLU -> depthwise (dilated) convolution -> pointwise convolution -> BatchNorm."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int,
-        padding: int,
-        dilation: int,
-        affine: bool = True,
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 dilation: int, affine: bool = True) -> None:
         super().__init__()
-        self.op = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(
-                in_channels,
-                in_channels,
-                kernel_size,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                groups=in_channels,
-                bias=False,
-            ),
-            nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels, affine=affine),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.op(x)  # type: ignore[no-any-return]
+        depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride=stride, padding=padding,
+                              dilation=dilation, groups=in_channels, bias=False)
+        pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.op = _relu_convs_bn(depthwise, pointwise, out_channels=out_channels, affine=affine)
 
 
-class SepConv(nn.Module):
+class SepConv(_Chain):
     """Two stacked ``DilConv`` with dilation 1 (DARTS' separable convolution); only the first strides."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int,
-        padding: int,
-        affine: bool = True,
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int,
+                 affine: bool = True) -> None:
         super().__init__()
         self.op = nn.Sequential(
             DilConv(in_channels, in_channels, kernel_size, stride, padding, 1, affine),
             DilConv(in_channels, out_channels, kernel_size, 1, padding, 1, affine),
         )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.op(x)  # type: ignore[no-any-return]
 
 
 class Zero(nn.Module):

@@ -83,6 +83,6 @@ def darts_trainable(config: dict[str, Any]) -> None:
 
 def eval_trainable(config: dict[str, Any]) -> None:
     """Tune trainable: the evaluation network of a genotype trained from scratch (``EvalConfig`` dict)."""
-    from hiernas.darts_search import run_final_training
+    from hiernas.genotype_training import run_final_training
 
     _run(run_final_training, config)

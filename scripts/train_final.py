@@ -92,7 +92,7 @@ def eval_trainable() -> Callable[[dict[str, Any]], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from hiernas.darts_search import EvalConfig
+    from hiernas.genotype_training import EvalConfig
 
     genotype = load_genotype(args.genotype)
     data = {
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.params_only:
         import torch
 
-        from hiernas.darts_search import build_eval_network
+        from hiernas.genotype_training import build_eval_network
         from hiernas.supernet import count_parameters
 
         channels = {"digits": 1, "cifar10": 3}.get(args.dataset, cfg.data.synthetic_shape[0])

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import torch
 
-from hiernas.darts_search import DartsConfig, EvalConfig, run_darts_search, run_final_training
+from hiernas.darts_search import DartsConfig, run_darts_search
 from hiernas.genotype_plot import write_search_outputs
+from hiernas.genotype_training import EvalConfig, run_final_training
 from hiernas.supernet import EvalNetwork, count_parameters
 from spaces.darts import DARTS_V2, genotype_from_json
 
