@@ -195,8 +195,12 @@ def run_search(
 
 
 def _restored_searcher(experiment: str, fresh: BatchSearcher) -> BatchSearcher:
-    """The searcher as Tune last saved it in the experiment directory (also after a resumed run)."""
-    saved = sorted(glob.glob(os.path.join(experiment, "searcher-state-*")), key=os.path.getmtime)
+    """The searcher as Tune last saved it in the experiment directory (also after a resumed run).
+
+    Each Tune session writes ``searcher-state-<YYYY-mm-dd_HH-MM-SS>.pkl``; the newest session is the
+    largest name. File times cannot tell: the final sync copies every session's file anew.
+    """
+    saved = sorted(glob.glob(os.path.join(experiment, "searcher-state-*")))
     if saved:
         fresh.restore(saved[-1])
     return fresh

@@ -39,7 +39,7 @@ def environment() -> dict[str, str]:
 
 def saved_searcher_state(results: Path) -> dict[str, Any] | None:
     """The newest searcher state Tune has snapshotted (JSON, written atomically by BatchSearcher.save)."""
-    paths = sorted(glob.glob(str(results / "ray" / "search" / "searcher-state-*")), key=os.path.getmtime)
+    paths = sorted(glob.glob(str(results / "ray" / "search" / "searcher-state-*")))  # newest session last
     if not paths:
         return None
     try:
