@@ -40,6 +40,9 @@ def init_ray(
     Returns the dashboard URL, or None without a dashboard. The dashboard binds to loopback only and
     keeps Ray's token authentication on (see RAY_NOTES.md).
     """
+    # our progress bars and per-iteration lines replace Tune's console reporter, which prints an
+    # experiment box and a TensorBoard hint even at verbose=0; RAY_AIR_NEW_OUTPUT=1 brings it back
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if ray.is_initialized():
         return None
     kwargs: dict[str, Any] = {"log_to_driver": not quiet, "configure_logging": True, "logging_level": logging.WARNING}
