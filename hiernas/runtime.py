@@ -141,15 +141,24 @@ def run_grid(
     max_failures: int = 2,
     metric: str = "val_acc",
     progress: bool = True,
+    resume: bool = False,
 ) -> list[TrialOutcome]:
     """Run the trials of ``param_space`` (grid searches expand) and return their last results.
 
+    With ``resume``, an experiment of the same ``name`` in ``storage_path`` (e.g. cut off by a killed
+    driver) is continued instead: finished trials are kept, unfinished ones resume from their checkpoints.
     Raises ``RuntimeError`` naming the first failed trial's error when any trial failed for good.
     """
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
     # a checkpoint per epoch with num_to_keep forces frequent snapshots: expected here, not a problem
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     callbacks: list[tune.Callback] = [ProgressBar(num_trials, name, metric)] if progress else []
+    experiment = os.path.join(os.path.abspath(storage_path), name)
+    if resume and tune.Tuner.can_restore(experiment):
+        restored = tune.Tuner.restore(
+            experiment, tune.with_resources(trainable, resources), resume_unfinished=True, resume_errored=True
+        )
+        return _outcomes(restored.fit(), name)
     tuner = tune.Tuner(
         tune.with_resources(trainable, resources),
         param_space=dict(param_space),
@@ -164,7 +173,11 @@ def run_grid(
             verbose=0,
         ),
     )
-    grid = tuner.fit()
+    return _outcomes(tuner.fit(), name)
+
+
+def _outcomes(grid: Any, name: str) -> list[TrialOutcome]:
+    """The trials' configs and last metrics; ``RuntimeError`` with the first failed trial's error."""
     outcomes: list[TrialOutcome] = []
     for result in grid:
         if result.error is not None:

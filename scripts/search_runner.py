@@ -174,6 +174,7 @@ def run_search(
                 cpus_per_trial=settings.cpus_per_trial,
                 gpus_per_trial=settings.gpus_per_trial,
                 max_failures=settings.max_failures,
+                resume=restoring,  # a kill during the final training continues it from its last epoch
             )[0]
             best_json.update(
                 {
