@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -102,7 +103,9 @@ def main() -> None:
         f"batch {args.batch} of {args.in_channels}x{args.size}x{args.size}"
     )
     results = {}
-    for name, kwargs in (("DARTS", {}), ("PC-DARTS K=4", {"channel_fraction": 4, "edge_norm": True})):
+    pc_darts: dict[str, Any] = {"channel_fraction": 4, "edge_norm": True}
+    variants: list[tuple[str, dict[str, Any]]] = [("DARTS", {}), ("PC-DARTS K=4", pc_darts)]
+    for name, kwargs in variants:
         torch.manual_seed(0)
         model = SearchNetwork(args.in_channels, 10, args.channels, args.layers, args.steps, **kwargs)
         activations = saved_activation_bytes(model, *batches[0])

@@ -14,6 +14,7 @@ from typing import Any
 
 State = dict[str, Any]
 Report = Callable[[dict[str, Any], State | None], None]
+Loaders = Mapping[str, Callable[[Any], Any]]  # part name -> the function that loads it back
 
 
 def snapshot(epoch: int, metrics: Mapping[str, Any], parts: Mapping[str, Any]) -> State:
@@ -22,7 +23,7 @@ def snapshot(epoch: int, metrics: Mapping[str, Any], parts: Mapping[str, Any]) -
 
 
 def resume_from(
-    resume: State | None, loaders: Mapping[str, Callable[[Any], Any]], report: Report, epochs: int
+    resume: State | None, loaders: Loaders, report: Report, epochs: int
 ) -> tuple[int, dict[str, Any], bool]:
     """Load each part of ``resume`` with its loader; returns (epochs done, last metrics, finished).
 

@@ -31,10 +31,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
-from hiernas.checkpoint import Report, State, resume_from, snapshot
+from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
 from hiernas.data import Splits, darts_split, infinite_batches, make_loader
-from hiernas.derive import PrunedSupernet, evolve_paths, fair_schedule, fair_train_steps, soft_prune
+from hiernas.derive import PrunedSupernet, evolve_paths, fair_train_steps, soft_prune
+from hiernas.fairness import fair_schedule
 from hiernas.mixed import ChoiceMode
 from hiernas.supernet import EvalNetwork, SearchNetwork, count_parameters
 from spaces.darts import Genotype
@@ -350,7 +351,7 @@ def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Ru
     arch_opt = torch.optim.Adam(
         model.arch_parameters(),
         lr=cfg.arch_lr,
-        betas=tuple(cfg.arch_betas),
+        betas=(cfg.arch_betas[0], cfg.arch_betas[1]),
         weight_decay=cfg.arch_weight_decay,
     )
     settings = BilevelSettings(
@@ -387,13 +388,13 @@ def run_darts_search(
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
     run = _setup(cfg, torch.device(device), splits)
-    loaders = {"model": run.model.load_state_dict, "weight_optimizer": run.weight_opt.load_state_dict,
+    loaders: Loaders = {"model": run.model.load_state_dict, "weight_optimizer": run.weight_opt.load_state_dict,
                "arch_optimizer": run.arch_opt.load_state_dict, "torch_rng": torch.set_rng_state,
                "history": lambda history: setattr(run, "history", list(history))}
     start, last, finished = resume_from(resume, loaders, report, cfg.epochs)
     if finished:
         return last
-    extra = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if resume and k in resume}
+    extra: State = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if resume and k in resume}
     pd = cfg.method == "darts-pd"
     metrics: dict[str, Any] = {}
     for epoch in range(start, cfg.epochs):
@@ -402,9 +403,9 @@ def run_darts_search(
         metrics.update(arch_metrics(run.model))
         metrics["epoch_time"] = time.perf_counter() - started
         run.history.append({k: metrics[k] for k in metrics if k.startswith(("alpha_", "beta_"))})
-        last = epoch + 1 == cfg.epochs and not pd
-        metrics["final"] = last
-        if last:
+        is_last = epoch + 1 == cfg.epochs and not pd
+        metrics["final"] = is_last
+        if is_last:
             metrics["alpha_history"] = json.dumps(run.history)
         logger.info(
             "search epoch %d/%d val_acc=%.3f %s",

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
-from hiernas.checkpoint import Report, State, resume_from, snapshot
+from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
 from hiernas.darts_search import batches, cosine_lr, evaluate_model
 from hiernas.data import Splits, cutout, darts_split, make_loader
@@ -113,12 +114,14 @@ def run_final_training(
     cutout_gen.manual_seed(cfg.seed + 1)
     drop_gen.manual_seed(cfg.seed + 2)
     model.drop_generator = drop_gen
-    loaders = {"model": model.load_state_dict, "optimizer": optimizer.load_state_dict,
+    loaders: Loaders = {"model": model.load_state_dict, "optimizer": optimizer.load_state_dict,
                "cutout_rng": cutout_gen.set_state, "drop_rng": drop_gen.set_state}
     start, metrics, finished = resume_from(resume, loaders, report, cfg.epochs)
     if finished:
         return metrics
-    train_set = torch.utils.data.ConcatDataset([splits.arch, splits.weights])
+    train_set: torch.utils.data.ConcatDataset[tuple[Tensor, ...]] = torch.utils.data.ConcatDataset(
+        [splits.arch, splits.weights]
+    )
     batch = cfg.data.batch_size
     steps = -(-len(train_set) // batch)
     steps = min(steps, cfg.max_steps_per_epoch or steps)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -138,7 +139,7 @@ class HyperNet(nn.Module):
         """Run one discrete path (candidate ``path[i]`` in row i) with weight 1, alpha unused."""
         for i, row in enumerate(self.rows):
             x = self.pools[i](x)
-            x = row.candidates[int(path[i])](x)
+            x = cast(MixedChoice, row).candidates[int(path[i])](x)
         return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
     def arch_penalty(self, step: int, total_steps: int) -> Tensor | float:
@@ -156,4 +157,4 @@ class HyperNet(nn.Module):
 
     def export_probs(self) -> list[list[float]]:
         """Softmaxed alpha as a depth x window list (what trials report)."""
-        return F.softmax(self.alpha.detach(), dim=1).cpu().tolist()  # type: ignore[no-any-return]
+        return F.softmax(self.alpha.detach(), dim=1).cpu().tolist()

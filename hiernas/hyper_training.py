@@ -7,6 +7,7 @@ it directly with any ``report`` callback.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
-from hiernas.checkpoint import Report, State, resume_from, snapshot
+from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import TrialConfig
 from hiernas.data import Splits, infinite_batches, make_loader, make_splits
 from hiernas.fairness import fair_schedule
@@ -77,11 +78,12 @@ def evaluate(
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
     t = cfg.train
     weight_opt = torch.optim.Adam(
-        model.weight_parameters(), lr=t.weight_lr, betas=tuple(t.weight_betas), eps=t.weight_eps,
+        model.weight_parameters(), lr=t.weight_lr, betas=(t.weight_betas[0], t.weight_betas[1]), eps=t.weight_eps,
         weight_decay=t.weight_decay,
     )
     arch_opt = torch.optim.Adam(
-        model.arch_parameters(), lr=t.arch_lr, betas=tuple(t.arch_betas), weight_decay=t.arch_weight_decay
+        model.arch_parameters(), lr=t.arch_lr, betas=(t.arch_betas[0], t.arch_betas[1]),
+        weight_decay=t.arch_weight_decay,
     )
     return weight_opt, arch_opt
 
@@ -126,7 +128,7 @@ def run_hyper_trial(
     weight_opt, arch_opt = _optimisers(model, cfg)
     settings = BilevelSettings(order=cfg.train.order, grad_clip_value=cfg.train.grad_clip or None)
     architect = Architect(model, weight_opt, arch_opt, settings)
-    loaders = {"model": model.load_state_dict, "weight_optimizer": weight_opt.load_state_dict,
+    loaders: Loaders = {"model": model.load_state_dict, "weight_optimizer": weight_opt.load_state_dict,
                "arch_optimizer": arch_opt.load_state_dict, "torch_rng": torch.set_rng_state}
     start_epoch, metrics, finished = resume_from(resume, loaders, report, cfg.train.epochs)
     if finished:
@@ -214,11 +216,11 @@ def run_path_stages(
     if count >= total:
         local_paths = [tuple(int(c) for c in np.unravel_index(i, (k,) * cfg.model.depth)) for i in range(total)]
     else:
-        chosen = rng.choice(total, size=count, replace=False) if count else []
+        chosen: Sequence[int] = rng.choice(total, size=count, replace=False).tolist() if count else []
         local_paths = [tuple(int(c) for c in np.unravel_index(int(i), (k,) * cfg.model.depth)) for i in chosen]
     paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
     accs = [
-        evaluate(model, splits.arch, batch, device, lambda x, p=p: model.forward_path(x, p), batch_stats=True)[1]
+        evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]
         for p in paths
     ]
     counts = sorted(set(update_counts.values()))

@@ -125,8 +125,8 @@ class MixedChoice(nn.Module):
         else:
             out = sum(w * op(x_active) for w, op in zip(weights, self.candidates, strict=True))
         if x_bypass is None:
-            return out  # type: ignore[return-value]
-        out = torch.cat([out, self.bypass(x_bypass)], dim=1)  # type: ignore[list-item]
+            return out
+        out = torch.cat([out, self.bypass(x_bypass)], dim=1)
         return channel_shuffle(out, self.channel_fraction)
 
 

@@ -22,7 +22,7 @@ class _Chain(nn.Module):
     op: nn.Sequential
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.op(x)  # type: ignore[no-any-return]
+        return self.op(x)
 
 
 def _relu_convs_bn(*convs: nn.Module, out_channels: int, affine: bool) -> nn.Sequential:
@@ -94,7 +94,7 @@ class FactorizedReduce(nn.Module):
         out = torch.cat(
             [self.conv_even(x), self.conv_odd(shifted)], dim=1
         )  # (B, C_out, ceil(H/2), ceil(W/2))
-        return self.bn(out)  # type: ignore[no-any-return]
+        return self.bn(out)
 
 
 def _pool(kind: str) -> OpFactory:

@@ -103,7 +103,7 @@ def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) ->
         num_trials=len(paths) * len(seeds), cpus_per_trial=plan.cpus_per_trial,
         gpus_per_trial=plan.gpus_per_trial, max_concurrent=plan.max_concurrent,
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path, cells_json in zip(paths, path_configs, strict=True):
         accs = [o.metrics["test_acc"] for o in standalone if o.config["cells"] == cells_json]
         vals = [o.metrics["val_acc"] for o in standalone if o.config["cells"] == cells_json]

@@ -21,7 +21,7 @@ def log_softmax_rows(alpha_logits: ArrayLike) -> np.ndarray:
     """Row-wise log-softmax of raw architecture weights ``(depth, window)``."""
     logits = np.asarray(alpha_logits, dtype=np.float64)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # type: ignore[no-any-return]
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def log_probs(alpha: ArrayLike, *, softmaxed: bool = True) -> np.ndarray:
@@ -29,7 +29,7 @@ def log_probs(alpha: ArrayLike, *, softmaxed: bool = True) -> np.ndarray:
     if not softmaxed:
         return log_softmax_rows(alpha)
     probs = np.asarray(alpha, dtype=np.float64)
-    return np.log(np.clip(probs, 1e-300, None))  # type: ignore[no-any-return]
+    return np.log(np.clip(probs, 1e-300, None))
 
 
 def path_log_rank(log_p: np.ndarray, path: Sequence[int]) -> float:
@@ -62,7 +62,7 @@ def average_alpha(alphas: Sequence[ArrayLike]) -> np.ndarray:
     """Average softmaxed alpha over repetitions (FaDE 3.1: averaged marginals per cell)."""
     if not alphas:
         raise ValueError("average_alpha needs at least one alpha")
-    return np.mean([np.asarray(a, dtype=np.float64) for a in alphas], axis=0)  # type: ignore[no-any-return]
+    return np.mean([np.asarray(a, dtype=np.float64) for a in alphas], axis=0)
 
 
 @dataclass(frozen=True)

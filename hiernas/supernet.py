@@ -14,6 +14,7 @@ reduction cells ``alpha_reduce``). Method switches: ``mode`` (softmax = DARTS, g
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -119,7 +120,7 @@ class SearchCell(nn.Module):
                     out = edge_weights[e] * out
                 total = out if total is None else total + out
             offset += len(states)
-            states.append(total)  # type: ignore[arg-type]
+            states.append(total)
         return torch.cat(states[2:], dim=1)  # (B, steps * C, H', W')
 
     def forward_discrete(self, s0: Tensor, s1: Tensor, edges: Sequence[tuple[int, int]]) -> Tensor:
@@ -129,11 +130,11 @@ class SearchCell(nn.Module):
         for node in range(self.steps):
             total: Tensor | None = None
             for op, source in edges[2 * node : 2 * node + 2]:
-                mixed = self.edges[edge_index(node, source)]
+                mixed = cast(MixedChoice, self.edges[edge_index(node, source)])
                 weights = one.expand(len(mixed))  # (n_ops,) of ones: weight 1 for the chosen op
                 out = mixed(states[source], weights, op)
                 total = out if total is None else total + out
-            states.append(total)  # type: ignore[arg-type]
+            states.append(total)
         return torch.cat(states[2:], dim=1)
 
 
@@ -246,7 +247,7 @@ class SearchNetwork(nn.Module):
             for kind in ("normal", "reduce")
         }
         s0 = s1 = self.stem(x)
-        for cell in self.cells:
+        for cell in cast(list[SearchCell], self.cells):
             s0, s1 = s1, cell.forward_discrete(s0, s1, cells["reduce" if cell.reduction else "normal"])
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
 
@@ -313,7 +314,7 @@ class EvalCell(nn.Module):
                 if self.training and drop_prob > 0 and not isinstance(self.ops[e], nn.Identity):
                     h = drop_path(h, drop_prob, generator)
                 total = h if total is None else total + h
-            states.append(total)  # type: ignore[arg-type]
+            states.append(total)
         return torch.cat([states[i] for i in self.concat], dim=1)  # (B, len(concat) * C, H', W')
 
 

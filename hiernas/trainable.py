@@ -57,7 +57,7 @@ def _restored_state() -> dict[str, Any] | None:
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as directory:
-        return torch.load(os.path.join(directory, _STATE_FILE), map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
+        return torch.load(os.path.join(directory, _STATE_FILE), map_location="cpu", weights_only=False)
 
 
 def _run(fn: Callable[..., Any], config: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from hiernas.cli import (  # noqa: E402
 from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
 
 
-def parse_args(argv: Sequence[str] | None) -> object:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--depth", type=int, default=4, help="rows (cells) of the architecture")
     p.add_argument("--window", type=int, default=6, help="candidate cells per row")

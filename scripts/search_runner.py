@@ -65,7 +65,7 @@ class SearchSettings:
 def make_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher:
     """The named searcher over the DAG space, seeded by the trial seed."""
     space = DagSpace(settings.max_vertices)
-    common = {"repeats": settings.repeats, "metric": "val_acc", "mode": "max", "seed": base.seed}
+    common: dict[str, Any] = {"repeats": settings.repeats, "metric": "val_acc", "mode": "max", "seed": base.seed}
     depth, window, iters = base.model.depth, base.model.window, settings.iterations
     if settings.searcher == "fade":
         return FaDESearcher(space, depth, window, iters, gamma=settings.gamma, step=settings.step, **common)
@@ -207,10 +207,13 @@ def _restored_searcher(experiment: str, fresh: BatchSearcher) -> BatchSearcher:
     return fresh
 
 
-def _write_outputs(results_dir: str, summary: dict[str, Any], best: dict[str, Any], history: list[dict]) -> None:
+def _write_outputs(
+    results_dir: str, summary: dict[str, Any], best: dict[str, Any], history: list[dict[str, Any]]
+) -> None:
     write_json(os.path.join(results_dir, "search.json"), summary)
     write_json(os.path.join(results_dir, "best.json"), best)
-    rows, trajectories = [], {}
+    rows: list[dict[str, Any]] = []
+    trajectories: dict[int, list[list[float]]] = {}
     for record in history:
         anchors = record.get("anchors_before")
         if anchors is None:

@@ -92,6 +92,7 @@ def eval_trainable() -> Callable[[dict[str, Any]], None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    from hiernas.config import DataConfig
     from hiernas.genotype_training import EvalConfig
 
     genotype = load_genotype(args.genotype)
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = EvalConfig(
         genotype=genotype.to_json(),
         seed=args.seed,
-        data=data,
+        data=DataConfig.from_dict(data),
         channels=args.channels,
         layers=args.layers,
         auxiliary=args.auxiliary,

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from hiernas.cli import OneLineParser, non_negative_int, positive_float, positiv
 from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
 
 
-def parse_args(argv: Sequence[str] | None) -> object:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="digits", choices=["digits", "cifar10", "synthetic"])
     p.add_argument("--data-dir", default=None, help="directory with the CIFAR-10 python batches")
