@@ -144,7 +144,7 @@ def run_search(
     search_time = time.perf_counter() - fit_started
     searcher = _restored_searcher(experiment, make_searcher(settings, base)) if restoring else searcher
     history = searcher.history
-    best = searcher.best_from_history()
+    best = searcher.final_path()
     summary: dict[str, Any] = {
         "settings": asdict(settings),
         "trial_config": base.to_dict(),

@@ -462,6 +462,13 @@ class BatchSearcher(Searcher, abc.ABC):
             "log_rank": log_rank if math.isfinite(log_rank) else None,
         }
 
+    def final_path(self) -> PathRecord | None:
+        """The path a finished search hands to stand-alone training; None before any successful iteration.
+
+        By default ``best_from_history``; a searcher with its own cross-iteration ranking overrides it.
+        """
+        return self.best_from_history()
+
     def best_from_history(self) -> PathRecord | None:
         """The recorded best path of the iteration with the best metric (ties: the earliest).
 

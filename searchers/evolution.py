@@ -132,6 +132,12 @@ class EvolutionSearcher(BatchSearcher):
             for e in self._archive[:n]
         ]
 
+    def final_path(self) -> PathRecord | None:
+        """DARTS-PD's choice: the path of best path-wise validation accuracy over all iterations (the
+        archive's first), not the best-ranked path of one iteration; None before any evaluated path."""
+        top = self.best(1)
+        return top[0] if top else None
+
     def _propose(self) -> Proposal:
         if self._population is None:
             rows = [self.distinct_row([], self._rng) for _ in range(self.depth)]

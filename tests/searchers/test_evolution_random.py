@@ -81,6 +81,10 @@ def test_evolution_configs_results_and_archive(space: DagSpace) -> None:
     assert all(searcher.best(1)[0] == top for _ in range(2))
     with pytest.raises(ValueError, match="n must be"):
         searcher.best(0)
+    # the search's final choice is the archive's best path, not an iteration's log-rank winner
+    assert searcher.final_path() == top
+    best_of_iterations = max(r["best_val_acc"] for r in searcher.history)
+    assert top.score == pytest.approx(best_of_iterations)
 
 
 def test_evolution_improves_the_stub_score(space: DagSpace) -> None:
@@ -99,7 +103,7 @@ def test_evolution_falls_back_to_alpha_when_kept_is_missing(space: DagSpace) -> 
     searcher.on_trial_complete(trial_id="a", result=result, error=False)
     record = searcher.history[0]
     assert record["kept"] == [[int(np.argmax(result["alpha"][0]))]] and record["paths"] == []
-    assert searcher.best() == []
+    assert searcher.best() == [] and searcher.final_path() is None
 
 
 def test_evolution_population_stays_when_all_repeats_fail(space: DagSpace) -> None:
@@ -126,6 +130,7 @@ def test_random_searcher_budget_keys_and_best(space: DagSpace) -> None:
     best = searcher.best()
     assert best is not None
     assert best.iteration == int(np.argmax([r["metric"] for r in searcher.history]))
+    assert searcher.final_path() == best
     plain = RandomSearcher(space, depth=1, window=2, iterations=1)
     first = plain.suggest("a")
     assert isinstance(first, dict) and set(first) == {"cells", "seed"}
