@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
-from hiernas.data import Splits, darts_split, infinite_batches, make_loader
+from hiernas.data import Splits, darts_split, eval_batches, infinite_batches, make_loader, training_batches
 from hiernas.derive import PrunedSupernet, evolve_paths, fair_train_steps, soft_prune
 from hiernas.fairness import fair_schedule
 from hiernas.mixed import ChoiceMode
@@ -229,7 +229,7 @@ def evaluate_model(
     """Mean cross-entropy and accuracy of ``forward`` on ``dataset`` (its first ``max_batches`` batches)."""
     total_loss, correct, count = 0.0, 0, 0
     with torch.no_grad():
-        for i, (x, y) in enumerate(DataLoader(dataset, batch_size=batch_size, shuffle=False)):
+        for i, (x, y) in enumerate(eval_batches(dataset, batch_size)):
             if max_batches is not None and i >= max_batches:
                 break
             x, y = x.to(device), y.to(device)
@@ -273,7 +273,7 @@ class _Run:
     history: list[dict[str, Any]]
 
     def steps_per_epoch(self) -> int:
-        steps = -(-len(self.splits.weights) // self.cfg.data.batch_size)
+        steps = training_batches(len(self.splits.weights), self.cfg.data.batch_size)
         return min(steps, self.cfg.max_steps_per_epoch or steps)
 
     def validate(self, forward: Callable[[Tensor], Tensor] | None = None) -> tuple[float, float]:

@@ -175,21 +175,48 @@ def darts_split(cfg: DataConfig, seed: int) -> Splits:
     return _splits(arrays, test_idx, train_idx[:half], train_idx[half:])
 
 
+def single_sample_tail(n: int, batch_size: int) -> bool:
+    """True when batches of ``batch_size`` over ``n`` samples end in a batch of one sample, which BatchNorm
+    with batch statistics cannot normalise (one value per channel once the maps are 1x1)."""
+    return n > 1 and n % batch_size == 1
+
+
+def training_batches(n: int, batch_size: int) -> int:
+    """How many batches ``make_loader`` yields per pass over ``n`` samples (a single-sample tail is dropped)."""
+    return n // batch_size if single_sample_tail(n, batch_size) else -(-n // batch_size)
+
+
 def make_loader(
     dataset: Dataset[Any], batch_size: int, seed: int, shuffle: bool = True, drop_last: bool = False
 ) -> DataLoader[Any]:
-    """A single-process DataLoader whose shuffling is driven by its own generator seeded with ``seed``."""
+    """A single-process training DataLoader whose shuffling is driven by its own generator seeded with
+    ``seed``; a last batch of a single sample is dropped (see ``single_sample_tail``), the rest is kept."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     generator = torch.Generator().manual_seed(seed)
+    n = len(dataset)  # type: ignore[arg-type]
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
-        drop_last=drop_last,
+        drop_last=drop_last or single_sample_tail(n, batch_size),
         generator=generator,
         num_workers=0,
     )
+
+
+def eval_batches(dataset: TensorDataset, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``dataset``'s (inputs, labels) in order, in batches of ``batch_size``; every sample is used, a last
+    batch of a single sample joins the batch before it (see ``single_sample_tail``)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    inputs, labels = dataset.tensors[0], dataset.tensors[1]
+    n = len(labels)
+    bounds = [*range(0, n, batch_size), n]
+    if single_sample_tail(n, batch_size) and len(bounds) > 2:
+        del bounds[-2]
+    for start, stop in zip(bounds, bounds[1:], strict=False):
+        yield inputs[start:stop], labels[start:stop]
 
 
 def infinite_batches(loader: Iterable[B]) -> Iterator[B]:

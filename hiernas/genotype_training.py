@@ -22,7 +22,7 @@ from torch import Tensor
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
 from hiernas.darts_search import batches, cosine_lr, evaluate_model
-from hiernas.data import Splits, cutout, darts_split, make_loader
+from hiernas.data import Splits, cutout, darts_split, make_loader, training_batches
 from hiernas.supernet import EvalNetwork, count_parameters
 from spaces.darts import Genotype, genotype_from_json
 
@@ -123,7 +123,7 @@ def run_final_training(
         [splits.arch, splits.weights]
     )
     batch = cfg.data.batch_size
-    steps = -(-len(train_set) // batch)
+    steps = training_batches(len(train_set), batch)
     steps = min(steps, cfg.max_steps_per_epoch or steps)
     num_params = count_parameters(model)
     for epoch in range(start, cfg.epochs):

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import TrialConfig
-from hiernas.data import Splits, infinite_batches, make_loader, make_splits
+from hiernas.data import Splits, eval_batches, infinite_batches, make_loader, make_splits
 from hiernas.fairness import fair_schedule
 from hiernas.hyper import HyperNet, MaxNormRegulariser
 from hiernas.ranks import log_probs, top_paths
@@ -65,7 +65,7 @@ def evaluate(
     model.train(batch_stats)
     total_loss, correct, count = 0.0, 0, 0
     with torch.no_grad():
-        for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        for x, y in eval_batches(dataset, batch_size):
             x, y = x.to(device), y.to(device)
             logits = forward(x)
             total_loss += F.cross_entropy(logits, y, reduction="sum").item()

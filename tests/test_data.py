@@ -21,12 +21,14 @@ from hiernas.data import (
     DatasetArrays,
     cutout,
     darts_split,
+    eval_batches,
     infinite_batches,
     load_arrays,
     make_loader,
     make_splits,
     make_synthetic,
     register_dataset,
+    training_batches,
 )
 
 
@@ -351,6 +353,27 @@ def test_make_loader_is_seeded(indexed: DataConfig) -> None:
     assert sorted(order(5)) == sorted(_indices(dataset))
     batches = list(make_loader(dataset, 64, 0, shuffle=False, drop_last=True))
     assert len(batches) == 400 // 64 and all(x.shape == (64, 1, 2, 2) for x, _ in batches)
+
+
+@pytest.mark.parametrize(
+    "n,batch,sizes",
+    [(129, 64, [64, 64]), (130, 64, [64, 64, 2]), (128, 64, [64, 64]), (1, 64, [1]), (3, 2, [2])],
+)
+def test_training_loader_never_ends_in_a_single_sample(n: int, batch: int, sizes: list[int]) -> None:
+    dataset = torch.utils.data.TensorDataset(torch.arange(n).float(), torch.arange(n))
+    got = [len(y) for _, y in make_loader(dataset, batch, seed=0)]
+    assert got == sizes and training_batches(n, batch) == len(sizes)
+
+
+@pytest.mark.parametrize(
+    "n,batch,sizes", [(129, 64, [64, 65]), (130, 64, [64, 64, 2]), (1, 64, [1]), (3, 2, [3]), (4, 2, [2, 2])]
+)
+def test_eval_batches_use_every_sample_in_order(n: int, batch: int, sizes: list[int]) -> None:
+    dataset = torch.utils.data.TensorDataset(torch.arange(n).float() * 2, torch.arange(n))
+    got = list(eval_batches(dataset, batch))
+    assert [len(y) for _, y in got] == sizes
+    assert torch.equal(torch.cat([y for _, y in got]), torch.arange(n))
+    assert torch.equal(torch.cat([x for x, _ in got]), torch.arange(n).float() * 2)
 
 
 def test_infinite_batches_reshuffles_each_pass(indexed: DataConfig) -> None:

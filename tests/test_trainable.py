@@ -113,3 +113,24 @@ def test_real_tune_trial_runs_checkpoints_and_resumes_after_a_crash(ray_session:
     assert result.checkpoint is not None
     epochs = list(result.metrics_dataframe["epoch"])
     assert epochs == [1, 2]  # epoch 1 from the crashed attempt, epoch 2 resumed: nothing repeated
+
+
+def test_splits_ending_in_one_sample_train_and_score_paths_at_1x1_maps() -> None:
+    """199 synthetic samples split 1:1:4 give 33 / 33 / 133 samples: with batch 4 every split ends in a
+    batch of one sample, which BatchNorm cannot normalise at the last row's 1x1 maps (8 -> 4 -> 2 -> 1)."""
+    space = DagSpace(max_vertices=4)
+    rng = np.random.default_rng(0)
+    cells = tuple(tuple(space.encode(space.sample(rng)) for _ in range(2)) for _ in range(4))
+    cfg = TrialConfig(
+        seed=1,
+        data=DataConfig(dataset="synthetic", batch_size=4, synthetic_size=199),
+        model=ModelConfig(depth=4, window=2, final_channels=8, kernel_size=3),
+        train=TrainConfig(epochs=1, prune_k=2, fair_epochs=1, eval_paths=16),
+        cells=cells,
+    )
+    metrics, _ = _collect(cfg)
+    assert len(metrics[-1]["path_val_acc"]) == 16 and all(0 <= a <= 1 for a in metrics[-1]["path_val_acc"])
+    reports: list[dict] = []
+    path = standalone_config(cfg, [row[0] for row in cells], epochs=1)
+    run_standalone(path.to_dict(), lambda m, s: reports.append(m))
+    assert 0 <= reports[-1]["test_acc"] <= 1
