@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def plot_trajectories(
     path: PathLike,
     trajectories: Mapping[Any, Sequence[Sequence[float]] | np.ndarray],
     feature_names: Sequence[str],
+    xlabel: str = "iteration",
 ) -> None:
     """One subplot per feature, one line per row over the search iterations (as FaDE's figure 4)."""
     if not trajectories or not feature_names:
@@ -172,7 +174,8 @@ def plot_trajectories(
     for index, (ax, name) in enumerate(zip(axes, feature_names, strict=True)):
         for row, values in arrays.items():
             ax.plot(np.arange(1, values.shape[0] + 1), values[:, index], marker=".", label=f"row {row}")
-        ax.set_xlabel("iteration")
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
@@ -194,6 +197,25 @@ def plot_series(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_panels(
+    path: PathLike, panels: Mapping[str, Sequence[float | None]], xlabel: str, title: str
+) -> None:
+    """One panel per named series (own y scale), stacked over a shared 1-based x axis; None is a gap."""
+    if not panels:
+        raise ValueError("plot_panels needs at least one series")
+    fig = Figure(figsize=(5, 2.2 * len(panels) + 0.6))
+    axes = fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0]
+    for ax, (name, values) in zip(axes, panels.items(), strict=True):
+        y = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+        ax.plot(np.arange(1, y.size + 1), y, marker="o")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_title(title)
+    axes[-1].set_xlabel(xlabel)
     save_figure(fig, path)
 
 

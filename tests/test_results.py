@@ -12,6 +12,7 @@ import pytest
 from hiernas import results
 from hiernas.results import (
     plot_alpha_heatmap,
+    plot_panels,
     plot_rank_scatter,
     plot_series,
     plot_trajectories,
@@ -113,7 +114,8 @@ def test_plots_write_png_files(tmp_path: Path) -> None:
     plot_series(
         tmp_path / "series" / "acc.png", {"train": [0.1, 0.5, 0.7], "val": [0.1, 0.4]}, "epoch", "acc", "t"
     )
-    for name in ("scatter/rank.png", "alpha/alpha.png", "traj/traj.png", "series/acc.png"):
+    plot_panels(tmp_path / "panels" / "p.png", {"val_acc": [0.5, None, 0.7], "log-rank": [-3.0, -2.5, -2.0]}, "it", "t")
+    for name in ("scatter/rank.png", "alpha/alpha.png", "traj/traj.png", "series/acc.png", "panels/p.png"):
         _assert_png(tmp_path / name)
 
 
@@ -125,6 +127,8 @@ def test_rank_scatter_survives_degenerate_inputs(tmp_path: Path) -> None:
 
 
 def test_plot_input_shapes_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one series"):
+        plot_panels(tmp_path / "p.png", {}, "it", "t")
     with pytest.raises(ValueError, match="depth, window"):
         plot_alpha_heatmap(tmp_path / "a.png", [1.0, 2.0])
     with pytest.raises(ValueError, match="row 1"):

@@ -11,6 +11,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "fade_search.py"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from search_runner import _trajectory_rows  # noqa: E402
+
+
+def test_trajectory_rows_hold_every_start_anchor_and_the_final_one() -> None:
+    history = [
+        {"iteration": 0, "anchors_before": [[0.1, 0.2], [0.3, 0.4]], "anchors_after": [[0.2, 0.2], [0.3, 0.5]]},
+        {"iteration": 1, "anchors_before": [[0.2, 0.2], [0.3, 0.5]], "anchors_after": [[0.4, 0.1], [0.3, 0.6]]},
+    ]
+    rows = _trajectory_rows(history)
+    assert [(r["iteration"], r["row"]) for r in rows] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    assert [r["f0"] for r in rows] == [0.1, 0.3, 0.2, 0.3, 0.4, 0.3]
+    assert [r["f1"] for r in rows[-2:]] == [0.1, 0.6]
+    assert _trajectory_rows([{"iteration": 0, "paths": []}]) == []  # evolution and random have no anchors
 
 
 def test_evolution_search_picks_the_best_validated_path_of_all_iterations(tmp_path: Path) -> None:
@@ -39,3 +54,4 @@ def test_evolution_search_picks_the_best_validated_path_of_all_iterations(tmp_pa
     assert best["iteration"] == iteration and best["indices"] == indices
     assert best["cells"] == [cells[row][j] for row, j in enumerate(indices)]
     assert "test_acc" not in best  # --final-epochs 0: no stand-alone training
+    assert (results / "progress.png").stat().st_size > 0 and not (results / "trajectories.csv").exists()
