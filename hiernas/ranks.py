@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 ArrayLike = Sequence[Sequence[float]] | np.ndarray
 
@@ -75,11 +74,15 @@ class Correlation:
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
     """Spearman's rho between two score lists (e.g. FaDE log-ranks and stand-alone accuracies)."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.8 s at every trial actor's start, trials never use it
+
     result = stats.spearmanr(x, y)
     return Correlation(float(result.statistic), float(result.pvalue))
 
 
 def kendall(x: Sequence[float], y: Sequence[float]) -> Correlation:
     """Kendall's tau-b between two score lists."""
+    from scipy import stats
+
     result = stats.kendalltau(x, y)
     return Correlation(float(result.statistic), float(result.pvalue))

@@ -33,7 +33,6 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from spaces.base import FloatArray
 
@@ -273,6 +272,9 @@ class _Tables:
 
 @functools.lru_cache(maxsize=8)
 def _build_tables(max_vertices: int, feature_names: tuple[str, ...]) -> _Tables:
+    """Every cell, its features and a KD-tree over them (scipy loads here: trials only decode cells)."""
+    from scipy.spatial import cKDTree
+
     cells: list[DagCell] = []
     index: dict[tuple[int, int], int] = {}
     for n in range(1, max_vertices + 1):
