@@ -28,15 +28,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
-from hiernas.data import Splits, darts_split, eval_batches, infinite_batches, make_loader, training_batches
+from hiernas.data import Splits, darts_split, infinite_batches, make_loader, training_batches
 from hiernas.derive import PrunedSupernet, evolve_paths, fair_train_steps, soft_prune
 from hiernas.fairness import fair_schedule
 from hiernas.mixed import ChoiceMode
+from hiernas.scoring import evaluate_model
 from hiernas.supernet import EvalNetwork, SearchNetwork, count_parameters
 from spaces.darts import Genotype
 
@@ -217,27 +218,6 @@ def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -
         init_scale=cfg.arch_init_scale,
         generator=generator,
     )
-
-
-def evaluate_model(
-    forward: Callable[[Tensor], Tensor],
-    dataset: TensorDataset,
-    batch_size: int,
-    device: torch.device,
-    max_batches: int | None = None,
-) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``forward`` on ``dataset`` (its first ``max_batches`` batches)."""
-    total_loss, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for i, (x, y) in enumerate(eval_batches(dataset, batch_size)):
-            if max_batches is not None and i >= max_batches:
-                break
-            x, y = x.to(device), y.to(device)
-            logits = forward(x)  # (B, num_classes)
-            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(1) == y).sum().item())
-            count += len(y)
-    return total_loss / max(count, 1), correct / max(count, 1)
 
 
 def arch_metrics(model: SearchNetwork) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from torch import Tensor
 
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import DataConfig, _DictConfig
-from hiernas.darts_search import batches, cosine_lr, evaluate_model
+from hiernas.darts_search import batches, cosine_lr
 from hiernas.data import Splits, cutout, darts_split, make_loader, training_batches
+from hiernas.scoring import evaluate_model
 from hiernas.supernet import EvalNetwork, count_parameters
 from spaces.darts import Genotype, genotype_from_json
 

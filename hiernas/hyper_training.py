@@ -21,10 +21,11 @@ from torch.utils.data import TensorDataset
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
 from hiernas.config import TrialConfig
-from hiernas.data import Splits, eval_batches, infinite_batches, make_loader, make_splits
+from hiernas.data import Splits, infinite_batches, make_loader, make_splits
 from hiernas.fairness import fair_schedule
 from hiernas.hyper import HyperNet, MaxNormRegulariser
 from hiernas.ranks import log_probs, top_paths
+from hiernas.scoring import evaluate_model
 from spaces.dag import DagCell, cell_from_json
 
 logger = logging.getLogger(__name__)
@@ -60,19 +61,12 @@ def evaluate(
     ``batch_stats`` evaluates with BatchNorm batch statistics (train mode, no updates kept useful), which
     is how shared-weight paths are scored: running statistics mix all paths' activations.
     """
-    forward = forward or model
     was_training = model.training
     model.train(batch_stats)
-    total_loss, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for x, y in eval_batches(dataset, batch_size):
-            x, y = x.to(device), y.to(device)
-            logits = forward(x)
-            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(1) == y).sum().item())
-            count += len(y)
-    model.train(was_training)
-    return total_loss / max(count, 1), correct / max(count, 1)
+    try:
+        return evaluate_model(forward or model, dataset, batch_size, device)
+    finally:
+        model.train(was_training)
 
 
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
