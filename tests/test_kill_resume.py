@@ -23,8 +23,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "fade_search.py"
 ITERATIONS = 4
+EPOCHS = 2
 ARGS = [
-    "--depth", "2", "--window", "2", "--iterations", str(ITERATIONS), "--repeats", "1", "--epochs", "2",
+    "--depth", "2", "--window", "2", "--iterations", str(ITERATIONS), "--repeats", "1", "--epochs", str(EPOCHS),
     "--final-epochs", "1", "--seed", "3", "--no-dashboard",
 ]
 
@@ -97,8 +98,15 @@ def test_sigkilled_search_resumes_without_losing_or_repeating_an_iteration(tmp_p
     for before in snapshot["history"]:  # iterations completed before the kill were not trained again
         assert got[before["iteration"]]["trial_ids"] == before["trial_ids"]
     assert without_trial_ids(got) == without_trial_ids(expected)
-    trial_dirs = glob.glob(str(killed_dir / "ray" / "search" / "hyper_trainable_*"))
-    assert len(trial_dirs) == ITERATIONS  # one trial per iteration (repeats=1): nothing trained twice
+    trial_dirs = {Path(p).name.removeprefix("hyper_trainable_"): Path(p) for p in
+                  glob.glob(str(killed_dir / "ray" / "search" / "hyper_trainable_*"))}
+    recorded = {trial for r in got for ids in r["trial_ids"] for trial in ids}
+    assert len(recorded) == ITERATIONS and recorded <= set(trial_dirs)  # one trial per iteration (repeats=1)
+    # Tune's snapshot lags the search by seconds: a trial started after it is started afresh on resume and
+    # its first directory stays behind, unfinished. Nothing that finished is ever trained twice.
+    unrecorded = set(trial_dirs) - recorded
+    assert len(unrecorded) <= 1
+    assert all(len(list(trial_dirs[t].glob("checkpoint_*"))) < EPOCHS for t in unrecorded)
 
     best_expected = json.loads((reference_dir / "best.json").read_text())
     best_got = json.loads((killed_dir / "best.json").read_text())
