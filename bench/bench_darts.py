@@ -19,20 +19,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from hiernas.bilevel import Architect, BilevelSettings  # noqa: E402
-from hiernas.supernet import SearchNetwork  # noqa: E402
+from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.darts.networks import SearchNetwork
 
 
 def saved_activation_bytes(model: SearchNetwork, x: torch.Tensor, y: torch.Tensor) -> int:

@@ -10,19 +10,15 @@ In hard-Gumbel mode only the sampled cell of each row runs, so a step should cos
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
 
-import torch  # noqa: E402
-
-from hiernas.bilevel import Architect, BilevelSettings  # noqa: E402
-from hiernas.config import ModelConfig  # noqa: E402
-from hiernas.hyper import HyperNet, MaxNormRegulariser  # noqa: E402
-from spaces.dag import DagCell  # noqa: E402
+from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.fade.config import ModelConfig
+from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
+from spaces.dag import DagCell
 
 # one cell repeated in every slot, so windows 1 and 6 differ only in the number of candidates
 CELL = DagCell(4, ((0, 1), (0, 2), (1, 3), (2, 3)))

@@ -4,7 +4,7 @@
     python bench/bench_search.py                      # about 4 minutes on 2 cores
     python bench/bench_search.py --epochs 1 --iterations 1   # a quick look
 
-Every number comes from real FaDE searches through ``scripts/search_runner.run_search`` (digits, softmax
+Every number comes from real FaDE searches through ``hiernas.tune.search.run_search`` (digits, softmax
 mixing, no final training), each in a fresh temporary results directory:
 
 1. Ray Tune overhead: the search's wall time (``Tuner.fit``) over the sum of its trials' own time, run
@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,16 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from ray import tune
 
-from ray import tune  # noqa: E402
-from search_runner import SearchSettings, run_search  # noqa: E402
-
-from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
-from hiernas.results import read_json  # noqa: E402
-from hiernas.runtime import init_ray  # noqa: E402
+from hiernas.config import DataConfig
+from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig
+from hiernas.results import read_json
+from hiernas.tune.runtime import init_ray
+from hiernas.tune.search import SearchSettings, run_search
 
 
 @dataclass(frozen=True)

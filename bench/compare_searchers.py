@@ -21,18 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-from search_runner import SEARCHERS, SearchSettings, run_search  # noqa: E402
-
-from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
-from hiernas.results import read_json, write_csv, write_json  # noqa: E402
-from hiernas.runtime import init_ray  # noqa: E402
+from hiernas.config import DataConfig
+from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig
+from hiernas.results import read_json, write_csv, write_json
+from hiernas.tune.runtime import init_ray
+from hiernas.tune.search import SearchSettings, run_search
+from searchers import SEARCHERS
 
 
 def one_search(args: argparse.Namespace, searcher: str, seed: int) -> dict[str, Any]:

@@ -18,24 +18,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import numpy as np
+from ray import tune
+from scipy import stats
 
-import numpy as np  # noqa: E402
-from ray import tune  # noqa: E402
-from scipy import stats  # noqa: E402
-from search_runner import SearchSettings, run_search  # noqa: E402
-
-from hiernas.config import DataConfig, ModelConfig, TrainConfig, TrialConfig  # noqa: E402
-from hiernas.evaluate import standalone_config  # noqa: E402
-from hiernas.results import plot_series, read_json, write_csv, write_json  # noqa: E402
-from hiernas.runtime import init_ray, run_grid  # noqa: E402
-from hiernas.trainable import standalone_trainable  # noqa: E402
-from spaces.dag import DagSpace  # noqa: E402
+from hiernas.config import DataConfig
+from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig
+from hiernas.fade.standalone import standalone_config
+from hiernas.results import plot_series, read_json, write_csv, write_json
+from hiernas.tune.runtime import init_ray, run_grid
+from hiernas.tune.search import SearchSettings, run_search
+from hiernas.tune.trainables import standalone_trainable
+from spaces.dag import DagSpace
 
 
 def anchor_architectures(history: list[dict[str, Any]], space: DagSpace) -> list[list[Any]]:

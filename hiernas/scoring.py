@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from hiernas.data import eval_batches
+from hiernas.splits import eval_batches
 
 
 def evaluate_model(

@@ -13,6 +13,7 @@ own ids, so a restored searcher keeps waiting for them and nothing is trained tw
 restores the searcher without resuming those trials calls ``reissue_live_trials``: their configs (same
 cells, same seeds) are handed out again, and the record still equals that of an uninterrupted run. If
 both an old and a re-issued trial report, the first fills the slot and the other is logged and ignored.
+The state's pieces and its file format live in ``searchers.state``; checks and records in ``searchers.records``.
 """
 
 from __future__ import annotations
@@ -22,95 +23,36 @@ import copy
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 from ray.tune.search.searcher import Searcher
 
+from searchers.records import PathRecord, Proposal, check_float, check_int, paths_from_history, to_json
+from searchers.state import (
+    DONE,
+    FAILED,
+    LIVE,
+    PENDING,
+    STATE_FORMAT,
+    Slot,
+    check_state,
+    generator_from_json,
+    proposal_from_json,
+    proposal_to_json,
+    write_json_atomic,
+)
 from spaces.base import CellSpace, FloatArray
 
+# the value checks, the JSON helper and the records live in searchers.records; re-exported for old imports
 __all__ = ["BatchSearcher", "PathRecord", "Proposal", "check_float", "check_int", "to_json"]
 
 logger = logging.getLogger(__name__)
 # one INFO line per finished iteration; scripts show it, library users opt in through logging
 progress_logger = logging.getLogger("searchers.progress")
 
-STATE_FORMAT = "hiernas.batch_searcher/1"
-PENDING, LIVE, DONE, FAILED = "pending", "live", "done", "failed"
 SEED_RANGE = 2**31 - 1
-
-
-def check_int(name: str, value: object, low: int, high: float = math.inf) -> int:
-    """``value`` as an int in ``[low, high]``, else a ValueError naming it and the range."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        allowed = f">= {low}" if high == math.inf else f"in {low}..{int(high)}"
-        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
-    return int(value)
-
-
-def check_float(
-    name: str, value: object, low: float, high: float, *, low_open: bool, high_open: bool
-) -> float:
-    """``value`` as a finite float in the given interval, else a ValueError naming it and the interval."""
-    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    number = float(value)
-    inside = (low < number if low_open else low <= number) and (
-        number < high if high_open else number <= high
-    )
-    if not math.isfinite(number) or not inside:
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return number
-
-
-def to_json(value: Any) -> Any:
-    """A JSON-able copy: numpy to Python, tuples to lists, non-finite floats to None."""
-    if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise ValueError(f"{type(value).__name__} value {value!r} is not JSON-able")
-
-
-@dataclass(frozen=True)
-class PathRecord:
-    """A path through the rows (one cell per row) found by a searcher."""
-
-    iteration: int  # 0-based iteration whose hyper-architecture held the path
-    indices: tuple[int, ...]  # candidate index per row
-    cells: tuple[Any, ...]  # cell JSON per row
-    score: float  # log FaDE rank (FaDE, random) or validation accuracy of the path (evolution)
-    metric: float | None  # the searcher's metric for that iteration (mean over repeats)
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """One iteration's hyper-architecture as a subclass proposes it."""
-
-    cells: list[list[Any]]  # cell JSON, ``depth`` rows of ``window``
-    plan: dict[str, Any] = field(default_factory=dict)  # JSON-able, handed back to ``_finish``
-    extra_config: dict[str, Any] = field(default_factory=dict)  # merged into every trial config
-
-
-@dataclass
-class _Slot:
-    """One trial of the current batch (mutable bookkeeping, not a parameter bundle)."""
-
-    config: dict[str, Any]
-    status: str = PENDING
-    trial_ids: list[str] = field(default_factory=list)
-    result: dict[str, Any] | None = None
 
 
 class BatchSearcher(Searcher, abc.ABC):
@@ -146,7 +88,7 @@ class BatchSearcher(Searcher, abc.ABC):
         self.space = space
         self._rng = np.random.default_rng(self.seed)
         self._iteration = 0
-        self._batch: list[_Slot] = []
+        self._batch: list[Slot] = []
         self._proposal: Proposal | None = None
         self._trials: dict[str, list[int]] = {}  # trial id -> [iteration, slot]
         self._completed: set[str] = set()
@@ -260,7 +202,6 @@ class BatchSearcher(Searcher, abc.ABC):
 
     def get_state(self) -> dict[str, Any]:
         """The whole state as a JSON-able dict (an explicit format, never ``__dict__``)."""
-        proposal = self._proposal
         state: dict[str, Any] = to_json(
             {
                 "format": STATE_FORMAT,
@@ -270,17 +211,8 @@ class BatchSearcher(Searcher, abc.ABC):
                 "mode": self._mode,
                 "rng": self._rng.bit_generator.state,
                 "iteration": self._iteration,
-                "proposal": None
-                if proposal is None
-                else {
-                    "cells": proposal.cells,
-                    "plan": proposal.plan,
-                    "extra_config": proposal.extra_config,
-                },
-                "batch": [
-                    {"config": s.config, "status": s.status, "trial_ids": s.trial_ids, "result": s.result}
-                    for s in self._batch
-                ],
+                "proposal": proposal_to_json(self._proposal),
+                "batch": [slot.to_json() for slot in self._batch],
                 "trials": self._trials,
                 "completed": sorted(self._completed),
                 "history": self.history,
@@ -292,39 +224,14 @@ class BatchSearcher(Searcher, abc.ABC):
     def set_state(self, state: dict[Any, Any]) -> None:
         """Restore ``get_state`` output; live trials stay live (Tune resumes them, see the module docstring)."""
         try:
-            if state["format"] != STATE_FORMAT or state["class"] != type(self).__name__:
-                raise ValueError(
-                    f"state of {state['class']!r} in format {state['format']!r} cannot restore a "
-                    f"{type(self).__name__} ({STATE_FORMAT})"
-                )
-            mismatched = {
-                key: (state["settings"].get(key), value)
-                for key, value in self._all_settings().items()
-                if to_json(value) != state["settings"].get(key)
-            }
-            if mismatched:
-                raise ValueError(
-                    f"searcher settings differ from the saved state (saved, current): {mismatched}"
-                )
-            bit_generator = getattr(np.random, state["rng"]["bit_generator"])()
-            bit_generator.state = state["rng"]
-            proposal = state["proposal"]
-            batch = [
-                _Slot(
-                    config=s["config"], status=s["status"], trial_ids=list(s["trial_ids"]), result=s["result"]
-                )
-                for s in state["batch"]
-            ]
-            self._rng = np.random.Generator(bit_generator)
+            check_state(state, type(self).__name__, self._all_settings())
+            rng = generator_from_json(state["rng"])
+            proposal = proposal_from_json(state["proposal"])
+            batch = [Slot.from_json(s) for s in state["batch"]]
+            self._rng = rng
             self._metric, self._mode = state["metric"], state["mode"]
             self._iteration = int(state["iteration"])
-            self._proposal = (
-                None
-                if proposal is None
-                else Proposal(
-                    cells=proposal["cells"], plan=proposal["plan"], extra_config=proposal["extra_config"]
-                )
-            )
+            self._proposal = proposal
             self._batch = batch
             self._trials = {str(k): [int(v[0]), int(v[1])] for k, v in state["trials"].items()}
             self._completed = set(state["completed"])
@@ -345,16 +252,7 @@ class BatchSearcher(Searcher, abc.ABC):
 
     def save(self, checkpoint_path: str) -> None:
         """Write the state as JSON atomically (temp file in the same directory, then ``os.replace``)."""
-        directory = os.path.dirname(os.path.abspath(checkpoint_path))
-        handle, temp_path = tempfile.mkstemp(prefix=".searcher-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "w") as stream:
-                json.dump(self.get_state(), stream)
-            os.replace(temp_path, checkpoint_path)
-        except BaseException:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
-            raise
+        write_json_atomic(checkpoint_path, self.get_state())
 
     def restore(self, checkpoint_path: str) -> None:
         """Load a state written by ``save``."""
@@ -380,7 +278,7 @@ class BatchSearcher(Searcher, abc.ABC):
         seeds = [int(self._rng.integers(SEED_RANGE)) for _ in range(self.repeats)]
         self._proposal = proposal
         self._batch = [
-            _Slot(config=to_json({**proposal.extra_config, "cells": proposal.cells, "seed": seed}))
+            Slot(config=to_json({**proposal.extra_config, "cells": proposal.cells, "seed": seed}))
             for seed in seeds
         ]
 
@@ -438,6 +336,8 @@ class BatchSearcher(Searcher, abc.ABC):
         self._batch, self._proposal = [], None
         progress_logger.info("%s", self.describe(self.history[-1]))
 
+    # ------------------------------------------------------------ results
+
     def describe(self, record: Mapping[str, Any]) -> str:
         """One progress line for an iteration record: iteration i/N, metric, best path and its score."""
         parts = [f"iteration {int(record['iteration']) + 1}/{self.iterations}"]
@@ -450,48 +350,24 @@ class BatchSearcher(Searcher, abc.ABC):
             parts.append(f"best path {record['best_path']}" + ("" if score is None else f" log-rank {score:.3f}"))
         return f"{parts[0]}: {', '.join(parts[1:])}"
 
-    def path_fields(
-        self, cells: Sequence[Sequence[Any]], path: Sequence[int], alpha: FloatArray
-    ) -> dict[str, Any]:
-        """Record fields of a path: its indices, its cells and its log FaDE rank (sum of log alpha)."""
-        with np.errstate(divide="ignore"):
-            log_rank = float(sum(np.log(alpha[row, j]) for row, j in enumerate(path)))
-        return {
-            "best_path": [int(j) for j in path],
-            "best_cells": [cells[row][j] for row, j in enumerate(path)],
-            "log_rank": log_rank if math.isfinite(log_rank) else None,
-        }
+    def best(self, n: int = 1) -> list[PathRecord]:
+        """The best paths found so far, best first: at most ``n``, empty before any path is known.
+
+        By default each successful iteration's recorded best path (FaDE: the largest-alpha cell per row,
+        the path of best log FaDE rank), the iterations ranked by the metric (``paths_from_history``); a
+        searcher that ranks paths across iterations (evolution's archive) overrides ``_best_paths``.
+        Raises ValueError when ``n < 1``.
+        """
+        return self._best_paths(check_int("n", n, 1))
+
+    def _best_paths(self, n: int) -> list[PathRecord]:
+        """``best(n)`` for a checked ``n >= 1``."""
+        return paths_from_history(self.history, self.mode, n)
 
     def final_path(self) -> PathRecord | None:
-        """The path a finished search hands to stand-alone training; None before any successful iteration.
-
-        By default ``best_from_history``; a searcher with its own cross-iteration ranking overrides it.
-        """
-        return self.best_from_history()
-
-    def best_from_history(self) -> PathRecord | None:
-        """The recorded best path of the iteration with the best metric (ties: the earliest).
-
-        FaDE ranks are relative to one hyper-architecture and cannot be compared across iterations, so
-        the iteration is chosen by the trainable's metric; without any metric, the last successful one.
-        """
-        candidates = [r for r in self.history if r["status"] == "ok" and r.get("best_path") is not None]
-        if not candidates:
-            return None
-        scored = [r for r in candidates if r["metric"] is not None]
-        if scored:
-            sign = 1.0 if self.mode == "max" else -1.0
-            chosen = max(scored, key=lambda r: (sign * r["metric"], -r["iteration"]))
-        else:
-            chosen = candidates[-1]
-        log_rank = chosen["log_rank"]
-        return PathRecord(
-            iteration=int(chosen["iteration"]),
-            indices=tuple(chosen["best_path"]),
-            cells=tuple(chosen["best_cells"]),
-            score=-math.inf if log_rank is None else float(log_rank),
-            metric=chosen["metric"],
-        )
+        """The path a finished search hands to stand-alone training (``best(1)``'s); None before any path."""
+        top = self.best(1)
+        return top[0] if top else None
 
     def distinct_row(self, first: Sequence[Any], rng: np.random.Generator) -> list[Any]:
         """``first`` (distinct cells) filled up to ``window`` with distinct uniform samples of the space."""

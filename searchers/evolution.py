@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from searchers.base import BatchSearcher, PathRecord, Proposal, check_float, check_int, to_json
+from searchers.base import BatchSearcher
+from searchers.records import PathRecord, Proposal, check_float, check_int, path_fields, to_json
 from spaces.base import CellSpace, FloatArray
 
 __all__ = ["EvolutionSearcher", "next_row"]
@@ -118,9 +119,11 @@ class EvolutionSearcher(BatchSearcher):
         self._population: list[list[Any]] | None = None  # cell JSON per row
         self._archive: list[dict[str, Any]] = []  # best paths first
 
-    def best(self, n: int = 1) -> list[PathRecord]:
-        """The ``n`` paths with the best validation accuracy found so far, best first."""
-        check_int("n", n, 1)
+    def _best_paths(self, n: int) -> list[PathRecord]:
+        """The archive's ``n`` paths of best path-wise validation accuracy over all iterations, best first.
+
+        So ``final_path`` is DARTS-PD's choice, not the best-ranked path of one iteration.
+        """
         return [
             PathRecord(
                 iteration=e["iteration"],
@@ -131,12 +134,6 @@ class EvolutionSearcher(BatchSearcher):
             )
             for e in self._archive[:n]
         ]
-
-    def final_path(self) -> PathRecord | None:
-        """DARTS-PD's choice: the path of best path-wise validation accuracy over all iterations (the
-        archive's first), not the best-ranked path of one iteration; None before any evaluated path."""
-        top = self.best(1)
-        return top[0] if top else None
 
     def _propose(self) -> Proposal:
         if self._population is None:
@@ -208,7 +205,7 @@ class EvolutionSearcher(BatchSearcher):
         record["kept"] = kept
         record["paths"] = [{"indices": list(path), "val_acc": acc} for path, acc in ranked]
         if ranked:
-            record.update(self.path_fields(cells, ranked[0][0], alpha))
+            record.update(path_fields(cells, ranked[0][0], alpha))
             record["best_val_acc"] = ranked[0][1]
         population = []
         for row in range(self.depth):

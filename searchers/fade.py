@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from searchers.base import BatchSearcher, PathRecord, Proposal, check_float, check_int
+from searchers.base import BatchSearcher
+from searchers.records import Proposal, check_float, check_int, path_fields
 from spaces.base import CellSpace, FloatArray
 
 __all__ = ["Direction", "FaDESearcher", "PseudoGradientStep", "choose_directions", "row_candidates"]
@@ -142,7 +143,7 @@ class FaDESearcher(BatchSearcher):
             tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, metric="val_acc", mode="max"),
         )
         tuner.fit()
-        print(searcher.best(), searcher.history[-1]["anchors_after"])
+        print(searcher.best(3), searcher.history[-1]["anchors_after"])
     """
 
     MIN_WINDOW = 2  # one +- pair at least
@@ -170,11 +171,6 @@ class FaDESearcher(BatchSearcher):
     def anchors(self) -> FloatArray | None:
         """Current anchors, shape ``(depth, dim)``; None before the first suggestion."""
         return None if self._anchors is None else self._anchors.copy()
-
-    def best(self) -> PathRecord | None:
-        """Best path found: the largest-alpha cell per row (the path of best log FaDE rank) of the
-        iteration with the best metric; None before any successful iteration."""
-        return self.best_from_history()
 
     def _propose(self) -> Proposal:
         low, high = self.space.bounds
@@ -220,7 +216,7 @@ class FaDESearcher(BatchSearcher):
                     before[row], directions, plus, minus, self.space.bounds
                 )
             best = [int(np.argmax(alpha_row)) for alpha_row in alpha]
-            record.update(self.path_fields(proposal.cells, best, alpha))
+            record.update(path_fields(proposal.cells, best, alpha))
         self._anchors = after
         record["anchors_after"] = after.tolist()
         return record

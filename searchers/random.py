@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from searchers.base import BatchSearcher, PathRecord, Proposal, to_json
+from searchers.base import BatchSearcher
+from searchers.records import Proposal, path_fields, to_json
 from spaces.base import CellSpace, FloatArray
 
 __all__ = ["RandomSearcher"]
@@ -30,7 +31,7 @@ class RandomSearcher(BatchSearcher):
         searcher = RandomSearcher(DagSpace(6), depth=4, window=6, iterations=10, repeats=2)
         tune.Tuner(hyper_trainable, param_space={"model": {"depth": 4, "window": 6}},
                    tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1)).fit()
-        print(searcher.best())
+        print(searcher.best(3))
     """
 
     def __init__(
@@ -49,10 +50,6 @@ class RandomSearcher(BatchSearcher):
             space, depth, window, iterations, repeats=repeats, metric=metric, mode=mode, seed=seed
         )
         self.train: dict[str, Any] | None = None if train is None else to_json(dict(train))
-
-    def best(self) -> PathRecord | None:
-        """The recorded best path of the iteration with the best metric; None before any success."""
-        return self.best_from_history()
 
     def _propose(self) -> Proposal:
         rows = [self.distinct_row([], self._rng) for _ in range(self.depth)]
@@ -81,7 +78,7 @@ class RandomSearcher(BatchSearcher):
     ) -> dict[str, Any]:
         if alpha is None:
             return {"best_path": None, "best_cells": None, "log_rank": None}
-        return self.path_fields(proposal.cells, self._top_path(results, alpha), alpha)
+        return path_fields(proposal.cells, self._top_path(results, alpha), alpha)
 
     def _settings(self) -> dict[str, Any]:
         return {"train": self.train}

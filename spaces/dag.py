@@ -1,32 +1,16 @@
 """The FaDE cell space: every DAG with 1..``max_vertices`` inner vertices, up to isomorphism.
 
-Conventions (FaDE section 2.4, "Search Space"): inner vertices ``0..n-1`` are labelled topologically
-(every edge ``(u, v)`` has ``u < v``); an implicit ``"input"`` vertex feeds every source and an implicit
-``"output"`` vertex collects every sink, so even a disconnected DAG becomes one connected cell.
-
-Enumeration: every DAG has a topological labelling, so the DAGs on ``n`` vertices are exactly the
-``2^(n(n-1)/2)`` upper-triangular adjacency bitmasks up to relabelling. The canonical form of a mask is
-the smallest mask among its relabellings that are again upper-triangular (its topological orderings);
-it is computed for all masks at once by looping over the ``n!`` permutations with numpy lookup tables
-(about 0.15 s for ``n = 6``), so no enumeration cache has to be shipped. The counts per ``n`` are the
-unlabeled acyclic digraphs (OEIS A003087): 1, 2, 6, 31, 302, 5984.
-
-Features (a registry, ``FEATURES``; FaDE section 3.2 uses the first three) are computed on the full
-graph of ``to_graph`` (inner vertices plus input and output), then min-max normalised to ``[0, 1]`` over
-the whole space (a feature that is constant over the space maps to 0):
-- ``eccentricity_var``: population variance of the vertex eccentricities of the *undirected* full graph
-  (connected thanks to input and output), over all ``n + 2`` vertices.
-- ``degree_var``: population variance of the total degree (in + out) of all ``n + 2`` vertices.
-- ``num_vertices``: number of inner vertices ``n``.
-- ``num_edges``: number of inner edges. ``longest_path``: edges on the longest inner path.
+The cells, their canonical form and JSON decode are ``spaces.dag_cell``'s; the graph features and their
+registry ``FEATURES`` are ``spaces.dag_features``'s (both re-exported here). ``DagSpace`` enumerates the
+canonical cells, embeds them by the chosen features min-max normalised to ``[0, 1]`` over the whole
+space (a feature that is constant over the space maps to 0), and finds, edits and encodes cells.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +19,18 @@ import numpy as np
 import numpy.typing as npt
 
 from spaces.base import FloatArray
+from spaces.dag_cell import (
+    MAX_SUPPORTED_VERTICES,
+    DagCell,
+    canonical,
+    canonical_mask,
+    canonical_table,
+    cell_from_json,
+    cell_of,
+    edge_pairs,
+    is_int,
+)
+from spaces.dag_features import DEFAULT_FEATURES, FEATURES, FeatureFn, register_feature
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -48,214 +44,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-MAX_SUPPORTED_VERTICES = 6  # 7 vertices would be 2^21 masks x 5040 permutations: minutes, not seconds
-DEFAULT_FEATURES = ("eccentricity_var", "degree_var", "num_vertices")
-IntArray = npt.NDArray[np.int64]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class DagCell:
-    """A DAG cell: ``num_vertices`` inner vertices and edges ``(u, v)`` with ``u < v``, stored sorted."""
-
-    num_vertices: int
-    edges: tuple[tuple[int, int], ...] = ()
-
-    def __post_init__(self) -> None:
-        n = self.num_vertices
-        if not _is_int(n) or n < 1:
-            raise ValueError(f"num_vertices must be an integer >= 1, got {n!r}")
-        normalised: list[tuple[int, int]] = []
-        for edge in self.edges:
-            if len(edge) != 2 or not all(_is_int(x) for x in edge):
-                raise ValueError(f"edge {edge!r} must be a pair of integers (u, v)")
-            u, v = int(edge[0]), int(edge[1])
-            if not 0 <= u < v < n:
-                raise ValueError(f"edge ({u}, {v}) must satisfy 0 <= u < v < num_vertices={n}")
-            normalised.append((u, v))
-        if len(set(normalised)) != len(normalised):
-            raise ValueError(f"duplicate edges in {sorted(normalised)}")
-        object.__setattr__(self, "num_vertices", int(n))
-        object.__setattr__(self, "edges", tuple(sorted(normalised)))
-
-    def sources(self) -> tuple[int, ...]:
-        """Inner vertices without incoming inner edges (fed by the input vertex)."""
-        heads = {v for _, v in self.edges}
-        return tuple(v for v in range(self.num_vertices) if v not in heads)
-
-    def sinks(self) -> tuple[int, ...]:
-        """Inner vertices without outgoing inner edges (read by the output vertex)."""
-        tails = {u for u, _ in self.edges}
-        return tuple(v for v in range(self.num_vertices) if v not in tails)
-
-
-# ---------------------------------------------------------------- canonical form
-
-
-@functools.cache
-def _pairs(n: int) -> tuple[tuple[int, int], ...]:
-    """Vertex pairs ``u < v`` in lexicographic order; pair ``b`` is bit ``b`` of an adjacency mask."""
-    return tuple((u, v) for u in range(n) for v in range(u + 1, n))
-
-
-def _mask_of(cell: DagCell) -> int:
-    index = {pair: b for b, pair in enumerate(_pairs(cell.num_vertices))}
-    return sum(1 << index[e] for e in cell.edges)
-
-
-def _cell_of(n: int, mask: int) -> DagCell:
-    return DagCell(n, tuple(p for b, p in enumerate(_pairs(n)) if mask >> b & 1))
-
-
-@functools.cache
-def _canonical_table(n: int) -> IntArray:
-    """Canonical mask of every upper-triangular mask on ``n`` vertices (read-only array)."""
-    pairs = _pairs(n)
-    num_bits = len(pairs)
-    position = {pair: b for b, pair in enumerate(pairs)}
-    masks = np.arange(1 << num_bits, dtype=np.int64)
-    best = masks.copy()
-    # Permuting bits through two lookup tables (low and high byte) keeps each permutation O(masks).
-    chunks = [(lo, min(lo + 8, num_bits)) for lo in range(0, num_bits, 8)]
-    chunk_bits = [(np.arange(1 << (hi - lo), dtype=np.int64)[:, None] >> np.arange(hi - lo)) & 1
-                  for lo, hi in chunks]
-    never = np.iinfo(np.int64).max
-    for perm in itertools.permutations(range(n)):
-        new_position = np.zeros(num_bits, dtype=np.int64)
-        backward = 0  # bits whose edge would point backwards under this relabelling
-        for b, (u, v) in enumerate(pairs):
-            pu, pv = perm[u], perm[v]
-            if pu > pv:
-                backward |= 1 << b
-            else:
-                new_position[b] = position[(pu, pv)]
-        code = np.zeros_like(masks)
-        for (lo, hi), bits in zip(chunks, chunk_bits, strict=True):
-            table = (bits << new_position[lo:hi]).sum(axis=1)
-            code |= table[(masks >> lo) & ((1 << (hi - lo)) - 1)]
-        code[(masks & backward) != 0] = never
-        np.minimum(best, code, out=best)
-    best.setflags(write=False)
-    return best
-
-
-def canonical(cell: DagCell) -> DagCell:
-    """The canonical representative of ``cell``'s isomorphism class (also topologically labelled)."""
-    if cell.num_vertices > MAX_SUPPORTED_VERTICES:
-        raise ValueError(
-            f"cell has {cell.num_vertices} vertices; canonical forms are supported for "
-            f"1..{MAX_SUPPORTED_VERTICES}"
-        )
-    n = cell.num_vertices
-    return _cell_of(n, int(_canonical_table(n)[_mask_of(cell)]))
-
-
-# ---------------------------------------------------------------- features
-
-FeatureFn = Callable[[DagCell], float]
-
-
-def _full_adjacency(cell: DagCell) -> list[list[int]]:
-    """Undirected adjacency lists of the full graph; vertex ``n`` is input, ``n + 1`` is output."""
-    n = cell.num_vertices
-    neighbours: list[list[int]] = [[] for _ in range(n + 2)]
-    edges = list(cell.edges) + [(n, s) for s in cell.sources()] + [(t, n + 1) for t in cell.sinks()]
-    for u, v in edges:
-        neighbours[u].append(v)
-        neighbours[v].append(u)
-    return neighbours
-
-
-def _variance(values: list[int]) -> float:
-    """Population variance (ddof 0); plain Python is faster than numpy for eight numbers."""
-    mean = sum(values) / len(values)
-    return sum((x - mean) ** 2 for x in values) / len(values)
-
-
-def eccentricity_variance(cell: DagCell) -> float:
-    """Population variance of eccentricities in the undirected full graph (input and output included)."""
-    neighbours = _full_adjacency(cell)
-    eccentricities = []
-    for start in range(len(neighbours)):
-        depth = {start: 0}
-        frontier = [start]
-        while frontier:
-            nxt = []
-            for u in frontier:
-                for v in neighbours[u]:
-                    if v not in depth:
-                        depth[v] = depth[u] + 1
-                        nxt.append(v)
-            frontier = nxt
-        eccentricities.append(max(depth.values()))
-    return _variance(eccentricities)
-
-
-def degree_variance(cell: DagCell) -> float:
-    """Population variance of total degrees (in + out) in the full graph (input and output included)."""
-    return _variance([len(adj) for adj in _full_adjacency(cell)])
-
-
-def num_vertices(cell: DagCell) -> float:
-    """Number of inner vertices."""
-    return float(cell.num_vertices)
-
-
-def num_edges(cell: DagCell) -> float:
-    """Number of inner edges (edges from input and to output are not counted)."""
-    return float(len(cell.edges))
-
-
-def longest_path(cell: DagCell) -> float:
-    """Number of edges on the longest path between inner vertices."""
-    length = [0] * cell.num_vertices
-    for u, v in cell.edges:  # sorted by u, and u < v: a topological sweep
-        length[v] = max(length[v], length[u] + 1)
-    return float(max(length))
-
-
-FEATURES: dict[str, FeatureFn] = {
-    "eccentricity_var": eccentricity_variance,
-    "degree_var": degree_variance,
-    "num_vertices": num_vertices,
-    "num_edges": num_edges,
-    "longest_path": longest_path,
-}
-
-
-def register_feature(name: str, fn: FeatureFn) -> None:
-    """Add a named feature function (cell -> float) usable in ``DagSpace(feature_names=...)``."""
-    if name in FEATURES:
-        raise ValueError(f"feature {name!r} is already registered; registered: {sorted(FEATURES)}")
-    FEATURES[name] = fn
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def cell_from_json(obj: object, max_vertices: int = MAX_SUPPORTED_VERTICES) -> DagCell:
-    """Validate ``{"n": int, "edges": [[u, v], ...]}`` and return its canonical cell (no space needed)."""
-    if not isinstance(obj, Mapping):
-        raise ValueError(f"a DAG cell must be a JSON object {{'n', 'edges'}}, got {type(obj).__name__}")
-    keys = set(obj)
-    if keys != {"n", "edges"}:
-        raise ValueError(f"a DAG cell needs exactly the keys ['edges', 'n'], got {sorted(map(str, keys))}")
-    n, edges = obj["n"], obj["edges"]
-    if not _is_int(n) or not 1 <= n <= max_vertices:
-        raise ValueError(f"cell 'n' must be an integer in 1..{max_vertices}, got {n!r}")
-    if not isinstance(edges, list | tuple):
-        raise ValueError(f"cell 'edges' must be a list of [u, v] pairs, got {type(edges).__name__}")
-    for edge in edges:
-        if not isinstance(edge, list | tuple) or len(edge) != 2 or not all(_is_int(x) for x in edge):
-            raise ValueError(f"cell edge {edge!r} must be a pair of integers [u, v]")
-    return canonical(DagCell(int(n), tuple((int(u), int(v)) for u, v in edges)))
-
-
-# ---------------------------------------------------------------- the space
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,18 +59,20 @@ class _Tables:
 
 
 @functools.lru_cache(maxsize=8)
-def _build_tables(max_vertices: int, feature_names: tuple[str, ...]) -> _Tables:
-    """Every cell, its features and a KD-tree over them (scipy loads here: trials only decode cells)."""
+def _build_tables(max_vertices: int, features: tuple[FeatureFn, ...]) -> _Tables:
+    """Every cell, its features and a KD-tree over them (scipy loads here: trials only decode cells).
+
+    Keyed by the feature functions, not their names: a name registered anew never reads stale tables.
+    """
     from scipy.spatial import cKDTree
 
     cells: list[DagCell] = []
     index: dict[tuple[int, int], int] = {}
     for n in range(1, max_vertices + 1):
-        for mask in np.unique(_canonical_table(n)).tolist():
+        for mask in np.unique(canonical_table(n)).tolist():
             index[(n, mask)] = len(cells)
-            cells.append(_cell_of(n, mask))
-    fns = [FEATURES[name] for name in feature_names]
-    raw = np.array([[fn(cell) for fn in fns] for cell in cells], dtype=np.float64)
+            cells.append(cell_of(n, mask))
+    raw = np.array([[fn(cell) for fn in features] for cell in cells], dtype=np.float64)
     low, high = raw.min(axis=0), raw.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     normalised = (raw - low) / span
@@ -309,7 +99,7 @@ class DagSpace:
     """
 
     def __init__(self, max_vertices: int = 6, feature_names: Iterable[str] = DEFAULT_FEATURES) -> None:
-        if not _is_int(max_vertices) or not 1 <= max_vertices <= MAX_SUPPORTED_VERTICES:
+        if not is_int(max_vertices) or not 1 <= max_vertices <= MAX_SUPPORTED_VERTICES:
             raise ValueError(
                 f"max_vertices must be an integer in 1..{MAX_SUPPORTED_VERTICES}, got {max_vertices!r}"
             )
@@ -323,7 +113,7 @@ class DagSpace:
             raise ValueError(f"duplicate feature names in {list(names)}")
         self.max_vertices = int(max_vertices)
         self._feature_names = names
-        self._tables = _build_tables(self.max_vertices, names)
+        self._tables = _build_tables(self.max_vertices, tuple(FEATURES[name] for name in names))
 
     def __reduce__(self) -> tuple[type[DagSpace], tuple[int, tuple[str, ...]]]:
         # Pickle the recipe, not the tables: Ray ships searchers (and their space) between processes.
@@ -370,8 +160,7 @@ class DagSpace:
             raise ValueError(
                 f"cell has {cell.num_vertices} vertices; this space holds 1..{self.max_vertices}"
             )
-        n = cell.num_vertices
-        return self._tables.index[(n, int(_canonical_table(n)[_mask_of(cell)]))]
+        return self._tables.index[(cell.num_vertices, canonical_mask(cell))]
 
     def sample(self, rng: np.random.Generator) -> DagCell:
         return self._tables.cells[int(rng.integers(len(self)))]
@@ -428,7 +217,7 @@ class DagSpace:
         """Every cell one edit away (toggle an edge, add or remove a vertex), without ``cell`` itself."""
         n, edges = cell.num_vertices, set(cell.edges)
         candidates: list[DagCell] = []
-        for pair in _pairs(n):
+        for pair in edge_pairs(n):
             candidates.append(DagCell(n, tuple(edges ^ {pair})))
         if n < self.max_vertices:
             candidates.append(DagCell(n + 1, tuple(edges)))

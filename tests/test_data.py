@@ -1,4 +1,4 @@
-"""Tests of hiernas.data: the three sources, the FaDE and DARTS splits, loaders, cutout, one-line errors."""
+"""Tests of hiernas.datasets and hiernas.splits: sources, FaDE and DARTS splits, loaders, cutout, one-line errors."""
 
 from __future__ import annotations
 
@@ -12,22 +12,24 @@ import numpy as np
 import pytest
 import torch
 
-from hiernas import data
+from hiernas import datasets
 from hiernas.config import DataConfig
-from hiernas.data import (
+from hiernas.datasets import (
     CIFAR10_MEAN,
     CIFAR10_STD,
     DataError,
     DatasetArrays,
+    load_arrays,
+    make_synthetic,
+    register_dataset,
+)
+from hiernas.splits import (
     cutout,
     darts_split,
     eval_batches,
     infinite_batches,
-    load_arrays,
     make_loader,
     make_splits,
-    make_synthetic,
-    register_dataset,
     training_batches,
 )
 
@@ -49,7 +51,7 @@ def _indices(dataset: torch.utils.data.TensorDataset) -> list[int]:
 @pytest.fixture
 def indexed(monkeypatch: pytest.MonkeyPatch) -> DataConfig:
     """The synthetic name backed by 600 index-valued images."""
-    monkeypatch.setitem(data._LOADERS, "synthetic", _indexed_loader(600))
+    monkeypatch.setitem(datasets._LOADERS, "synthetic", (_indexed_loader(600), datasets._LOADERS["synthetic"][1]))
     return DataConfig(dataset="synthetic")
 
 
@@ -189,7 +191,7 @@ def test_cifar10_pools_the_batches_present(cifar_dir: Path, use_parent: bool) ->
 
 
 def test_cifar10_partial_set_warns(cifar_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hiernas.data"):
+    with caplog.at_level(logging.WARNING, logger="hiernas.datasets"):
         load_arrays(DataConfig(dataset="cifar10", data_dir=str(cifar_dir)))
     assert "data_batch_2" in caplog.text
 
@@ -204,7 +206,7 @@ def test_cifar10_darts_split_keeps_the_test_batch_apart(cifar_dir: Path) -> None
 def test_cifar10_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(DataError) as exc:
         load_arrays(DataConfig(dataset="cifar10", data_dir=str(tmp_path / "nowhere")))
-    _assert_one_line(exc, "does not exist", "nowhere", "--download")
+    _assert_one_line(exc, "does not exist", "nowhere", "download")
 
 
 def test_cifar10_without_data_dir() -> None:
@@ -216,7 +218,7 @@ def test_cifar10_without_data_dir() -> None:
 def test_cifar10_empty_directory_mentions_download(tmp_path: Path) -> None:
     with pytest.raises(DataError) as exc:
         load_arrays(DataConfig(dataset="cifar10", data_dir=str(tmp_path), download=False))
-    _assert_one_line(exc, "no batch files", str(tmp_path), "data_batch_1..5", "--download")
+    _assert_one_line(exc, "no batch files", str(tmp_path), "data_batch_1..5", "download")
 
 
 def test_cifar10_corrupt_batch(tmp_path: Path) -> None:
@@ -327,7 +329,7 @@ def test_cifar10_download_is_read_with_our_reader(tmp_path: Path, monkeypatch: p
 def test_unknown_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="mnist"):
         DataConfig(dataset="mnist")
-    monkeypatch.delitem(data._LOADERS, "synthetic")
+    monkeypatch.delitem(datasets._LOADERS, "synthetic")
     with pytest.raises(DataError) as exc:
         load_arrays(DataConfig(dataset="synthetic"))
     _assert_one_line(exc, "unknown dataset 'synthetic'", "digits")
@@ -335,9 +337,9 @@ def test_unknown_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_register_dataset_checks_names() -> None:
     with pytest.raises(ValueError, match="DATASETS"):
-        register_dataset("mnist", _indexed_loader(10))
+        register_dataset("mnist", _indexed_loader(10), datasets.input_spec)
     with pytest.raises(ValueError, match="already registered"):
-        register_dataset("digits", _indexed_loader(10))
+        register_dataset("digits", _indexed_loader(10), datasets.input_spec)
 
 
 # --- loaders and cutout ---------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from collections import Counter
 import numpy as np
 import torch
 
-from hiernas.data import infinite_batches, make_loader, make_synthetic
-from hiernas.derive import (
+from hiernas.darts.derive import (
     Candidate,
     evolve_paths,
     fair_schedule,
@@ -16,7 +15,9 @@ from hiernas.derive import (
     select_tradeoff,
     soft_prune,
 )
-from hiernas.supernet import SearchNetwork, edge_index
+from hiernas.darts.networks import SearchNetwork, edge_index
+from hiernas.datasets import make_synthetic
+from hiernas.splits import infinite_batches, make_loader
 from spaces.darts import PRIMITIVES, Genotype
 
 OP = {name: i for i, name in enumerate(PRIMITIVES)}

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from hiernas.bilevel import second_order_arch_grads
+from hiernas.darts.networks import SearchNetwork
 from hiernas.mixed import MixedChoice
-from hiernas.supernet import SearchNetwork
 
 
 def _tiny(**kwargs) -> SearchNetwork:  # type: ignore[no-untyped-def]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hiernas.ops import OPS, make_op
-from hiernas.supernet import EvalNetwork, SearchNetwork, count_parameters
+from hiernas.darts.networks import EvalNetwork, SearchNetwork, count_parameters
+from hiernas.darts.ops import OPS, make_op
 from spaces.darts import DARTS_V2, PC_DARTS, PRIMITIVES
 
 

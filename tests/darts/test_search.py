@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from hiernas.darts_search import (
-    DartsConfig,
-    build_search_network,
-    method_defaults,
-    run_darts_search,
-    temperature_at,
-)
+from hiernas.darts.config import DartsConfig, method_defaults
+from hiernas.darts.search import build_search_network, run_darts_search, temperature_at
 from spaces.darts import genotype_from_json
 
 

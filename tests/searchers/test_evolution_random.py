@@ -127,9 +127,11 @@ def test_random_searcher_budget_keys_and_best(space: DagSpace) -> None:
         metrics = stub_metrics(configs[2 * record["iteration"]])
         assert record["best_path"] == metrics["top_paths"][0]
         assert record["log_rank"] == pytest.approx(metrics["top_log_ranks"][0])
-    best = searcher.best()
-    assert best is not None
+    ranked = searcher.best(3)
+    assert [b.metric for b in ranked] == sorted((r["metric"] for r in searcher.history), reverse=True)
+    best = ranked[0]
     assert best.iteration == int(np.argmax([r["metric"] for r in searcher.history]))
+    assert searcher.best() == [best] and searcher.best(10) == ranked
     assert searcher.final_path() == best
     plain = RandomSearcher(space, depth=1, window=2, iterations=1)
     first = plain.suggest("a")
@@ -144,8 +146,8 @@ def test_random_best_path_falls_back_to_alpha_when_repeats_disagree(space: DagSp
     searcher.on_trial_complete(trial_id="b", result={"alpha": [[0.1, 0.6, 0.3]], "top_paths": [[1]]})
     assert searcher.history[0]["best_path"] == [1]  # argmax of the mean [0.3, 0.5, 0.2]
     assert searcher.history[0]["metric"] is None
-    best = searcher.best()
-    assert best is not None and best.indices == (1,) and best.metric is None
+    [best] = searcher.best()
+    assert best.indices == (1,) and best.metric is None
 
 
 def test_random_same_seed_same_suggestions(space: DagSpace) -> None:

@@ -151,8 +151,7 @@ def test_anchors_move_toward_the_winning_cells(space: DagSpace) -> None:
         assert np.all(np.array(record["anchors_after"]) >= 0) and np.all(
             np.array(record["anchors_after"]) <= 1
         )
-    best = searcher.best()
-    assert best is not None
+    [best] = searcher.best()
     metrics = [r["metric"] for r in searcher.history]
     assert best.iteration == int(np.argmax(metrics))
     assert list(best.cells) == searcher.history[best.iteration]["best_cells"]

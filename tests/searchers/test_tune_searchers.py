@@ -50,7 +50,7 @@ def test_fade_in_tune_moves_anchors_toward_the_winning_cells(tmp_path: Path) -> 
     assert np.all(end >= start) and np.all((end > start) | (start == 1.0))
     first = results[0].config
     assert first["model"] == PARAM_SPACE["model"] and len(first["cells"]) == 2  # merged over param_space
-    assert searcher.best() is not None
+    assert len(searcher.best()) == 1 and searcher.final_path() == searcher.best()[0]
     restored = FaDESearcher(space, depth=2, window=6, iterations=3, gamma=0.2, step=2.0, repeats=2, seed=3)
     restored.restore_from_dir(str(Path(results.experiment_path)))  # what Tuner.restore does
     assert restored.history == searcher.history and restored.finished
@@ -86,4 +86,4 @@ def test_failed_trials_are_recorded_and_the_search_ends(tmp_path: Path) -> None:
     assert len(results.errors) == 2 and searcher.finished
     assert [r["status"] for r in searcher.history] == ["failed", "failed"]
     assert searcher.history[-1]["anchors_after"] == searcher.history[0]["anchors_before"]
-    assert searcher.best() is None
+    assert searcher.best() == [] and searcher.best(5) == [] and searcher.final_path() is None

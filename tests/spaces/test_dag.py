@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -21,8 +21,10 @@ from spaces.dag import (
     cell_from_json,
     register_feature,
 )
+from spaces.dag_features import FeatureFn
 
 A003087 = {1: 1, 2: 2, 3: 6, 4: 31, 5: 302, 6: 5984}
+BUILTIN_FEATURES = {"eccentricity_var", "degree_var", "num_vertices", "num_edges", "longest_path"}
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +88,12 @@ def test_canonical_is_invariant_under_relabelling() -> None:
                 assert canonical(DagCell(n, tuple(mapped))) == canonical(cell)
 
 
-def test_construction_is_fast() -> None:
-    start = time.perf_counter()
-    DagSpace(6, feature_names=("num_vertices", "eccentricity_var", "degree_var"))
-    assert time.perf_counter() - start < 5.0
+def test_feature_order_permutes_columns_and_equal_spaces_share_their_tables(space6: DagSpace) -> None:
+    reordered = DagSpace(6, feature_names=("num_vertices", "eccentricity_var", "degree_var"))
+    assert reordered.cells == space6.cells
+    np.testing.assert_array_equal(reordered.feature_matrix, space6.feature_matrix[:, [2, 0, 1]])
+    again = DagSpace(6)  # the tables are built once per recipe, not per space
+    assert again.cells is space6.cells and again.feature_matrix is space6.feature_matrix
 
 
 def test_features_shape_range_and_normalisation(space6: DagSpace) -> None:
@@ -137,12 +141,42 @@ def test_unknown_feature_names_and_bad_sizes_are_rejected() -> None:
         register_feature("num_vertices", lambda cell: 0.0)
 
 
-def test_extra_registered_feature_is_usable() -> None:
+@pytest.fixture
+def feature_registry() -> Iterator[dict[str, FeatureFn]]:
+    """The ``FEATURES`` registry; every name a test registers is removed again, the others stay as they were."""
+    before = dict(FEATURES)
+    yield FEATURES
+    for name in set(FEATURES) - set(before):
+        del FEATURES[name]
+    assert FEATURES == before
+
+
+def test_extra_registered_feature_is_usable(feature_registry: dict[str, FeatureFn]) -> None:
     name = "test_sources"
-    if name not in FEATURES:
-        register_feature(name, lambda cell: float(len(cell.sources())))
+    register_feature(name, lambda cell: float(len(cell.sources())))
+    assert feature_registry[name](DagCell(3, ((0, 2),))) == 2.0
     space = DagSpace(3, feature_names=("num_vertices", name))
     assert space.dim == 2 and space.feature_matrix.shape == (len(space), 2)
+    sources = [float(len(cell.sources())) for cell in space.cells]
+    np.testing.assert_array_equal(space.raw_feature_matrix[:, 1], sources)
+    with pytest.raises(ValueError, match="already registered"):
+        register_feature(name, lambda cell: 0.0)
+
+
+def test_a_name_registered_anew_gets_its_own_values(feature_registry: dict[str, FeatureFn]) -> None:
+    name = "test_constant"
+    register_feature(name, lambda cell: 1.0)
+    np.testing.assert_array_equal(DagSpace(2, feature_names=(name,)).raw_feature_matrix, 1.0)
+    del feature_registry[name]
+    register_feature(name, lambda cell: 2.0)
+    np.testing.assert_array_equal(DagSpace(2, feature_names=(name,)).raw_feature_matrix, 2.0)
+
+
+def test_registering_tests_leave_the_registry_as_they_found_it() -> None:
+    """Runs after the tests above: their registrations are gone and a space cannot use them."""
+    assert set(FEATURES) == BUILTIN_FEATURES
+    with pytest.raises(ValueError, match="valid names"):
+        DagSpace(3, feature_names=("num_vertices", "test_sources"))
 
 
 def test_nearest_returns_the_cell_at_its_own_feature_point(space6: DagSpace) -> None:
@@ -294,3 +328,12 @@ def test_dag_cell_normalises_edge_order() -> None:
     assert DagCell(3, ((1, 2), (0, 1))) == DagCell(3, ((0, 1), (1, 2)))
     with pytest.raises(ValueError, match=">= 1"):
         DagCell(0)
+
+
+def test_old_import_paths_name_the_one_definition() -> None:
+    from spaces import dag, dag_cell, dag_features
+
+    assert dag.DagCell is dag_cell.DagCell and dag.canonical is dag_cell.canonical
+    assert dag.cell_from_json is dag_cell.cell_from_json
+    assert dag.FEATURES is dag_features.FEATURES and dag.register_feature is dag_features.register_feature
+    assert dag.DEFAULT_FEATURES is dag_features.DEFAULT_FEATURES

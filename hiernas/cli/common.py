@@ -1,0 +1,160 @@
+"""Command-line conventions of every command: bad input is one line on stderr and exit code 2, ``--help``
+shows every default, and the flags that every Ray command shares (data, resources, cluster, results).
+
+Nothing here imports Ray or torch at import time: ``--help`` and bad flags answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from hiernas.config import DATASETS
+
+EXIT_BAD_INPUT = 2
+# what counts as the user's mistake rather than a bug: reported in one line, never as a traceback
+# (hiernas.errors' DataError and ResourceError are ValueErrors)
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (``prog: error: ...``) and exit code 2; ``--help`` shows defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def fail(message: str) -> None:
+    """Print ``error: message`` (first line only) to stderr and exit with code 2."""
+    first = str(message).strip().splitlines()[0] if str(message).strip() else "invalid input"
+    print(f"error: {first}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
+             extra_errors: tuple[type[BaseException], ...] = ()) -> None:
+    """Run ``main`` and turn user errors into one line and exit code 2; Ctrl-C exits 130."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = main(argv)
+    except USER_ERRORS + extra_errors as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    raise SystemExit(code or 0)
+
+
+class _TqdmHandler(logging.Handler):
+    """Writes log lines through ``tqdm.write`` so they do not break a progress bar on the terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def show_progress_log(name: str) -> None:
+    """Print the INFO lines of logger ``name`` (e.g. a searcher's per-iteration progress) on stderr."""
+    progress = logging.getLogger(name)
+    if not any(isinstance(h, _TqdmHandler) for h in progress.handlers):
+        handler = _TqdmHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def add_data_flags(parser: argparse.ArgumentParser, batch_size: int | None) -> None:
+    """--dataset, --data-dir, --download and --batch-size (``None``: the method's own default)."""
+    parser.add_argument("--dataset", default="digits", choices=DATASETS, help="data set")
+    parser.add_argument("--data-dir", default=None, help="directory with the CIFAR-10 python batches")
+    parser.add_argument("--download", action="store_true", help="fetch CIFAR-10 with torchvision if missing")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="samples per batch")
+
+
+def add_ray_flags(parser: argparse.ArgumentParser, results: str, max_concurrent: int | None = None) -> None:
+    """Resources per trial, concurrency, the cluster to run on, the dashboard and the results directory."""
+    parser.add_argument("--cpus-per-trial", type=positive_float, default=1, help="CPUs each trial takes")
+    parser.add_argument("--gpus-per-trial", type=non_negative_float, default=0, help="GPUs each trial takes")
+    parser.add_argument("--max-concurrent", type=positive_int, default=max_concurrent,
+                        help="trials at once (None: as many as fit)")
+    parser.add_argument("--address", default="", help="empty: start a local Ray; 'auto' or host:port: join a cluster")
+    parser.add_argument("--dashboard", action=argparse.BooleanOptionalAction, default=True,
+                        help="start the Ray dashboard (local Ray only; bound to 127.0.0.1)")
+    parser.add_argument("--results", default=results, help="output directory")
+
+
+def start_ray(args: argparse.Namespace) -> None:
+    """Start or join Ray as the flags say, print the dashboard URL, and refuse trials that cannot fit.
+
+    The library names values; here the refusal names the flags that asked for them.
+    """
+    from hiernas.errors import ResourceError
+    from hiernas.tune.runtime import check_resources, init_ray
+
+    url = init_ray(args.address or None, dashboard=args.dashboard)
+    if url:
+        print(f"Ray dashboard: {url}", file=sys.stderr)
+    try:
+        check_resources(args.cpus_per_trial, args.gpus_per_trial)
+    except ResourceError as error:
+        raise ResourceError(
+            f"--cpus-per-trial {args.cpus_per_trial:g} --gpus-per-trial {args.gpus_per_trial:g}: {error}"
+        ) from None
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a float >= 0."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+class CommandMain(Protocol):
+    """A command's ``main``: ``argv`` defaults to the process's own arguments."""
+
+    def __call__(self, argv: Sequence[str] | None = None) -> None: ...
+
+
+def command_main(
+    build_parser: Callable[[], argparse.ArgumentParser], run: Callable[[argparse.Namespace], int]
+) -> CommandMain:
+    """``main(argv)`` of a command: parse with ``build_parser()``, call ``run``, user errors in one line."""
+
+    def main(argv: Sequence[str] | None = None) -> None:
+        run_main(lambda args: run(build_parser().parse_args(args)), argv)
+
+    return main

@@ -1,0 +1,89 @@
+"""``hiernas darts`` / ``scripts/darts_search.py``: cell-level differentiable search (DARTS, DARTS 2nd
+order, PC-DARTS, GDAS, DARTS-PD) as Ray Tune trials, one per seed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hiernas.cli.common import (
+    OneLineParser,
+    add_data_flags,
+    add_ray_flags,
+    command_main,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    start_ray,
+)
+from hiernas.darts.config import BASE_METHODS, METHODS, DartsConfig
+
+# flags that override a DartsConfig field of the same name; only flags the user gave override the
+# method's published defaults (their argparse default is None, shown as "method default" in --help)
+OVERRIDES: tuple[tuple[str, Any, str], ...] = (
+    ("epochs", positive_int, "search epochs"),
+    ("channels", positive_int, "initial channels C (DARTS: 16)"),
+    ("layers", positive_int, "cells (DARTS: 8)"),
+    ("steps", positive_int, "intermediate nodes per cell (DARTS: 4)"),
+    ("weight_lr", positive_float, "weight learning rate"),
+    ("arch_lr", positive_float, "architecture learning rate"),
+    ("warmup_epochs", non_negative_int, "epochs with alpha frozen"),
+    ("channel_fraction", positive_int, "PC-DARTS K (4)"),
+    ("tau_max", positive_float, "GDAS temperature at the first epoch"),
+    ("tau_min", positive_float, "GDAS temperature at the last epoch"),
+    ("prune_k", positive_int, "DARTS-PD: ops kept per edge (2)"),
+    ("fair_epochs", non_negative_int, "DARTS-PD stage 2 epochs (600)"),
+    ("es_population", positive_int, "DARTS-PD evolution population"),
+    ("es_generations", non_negative_int, "DARTS-PD evolution generations"),
+    ("num_architectures", positive_int, "DARTS-PD: architectures of different sizes returned"),
+    ("eval_channels", positive_int, "channels of the network sizes are counted on (36)"),
+    ("eval_layers", positive_int, "cells of the network sizes are counted on (20)"),
+    ("max_steps_per_epoch", positive_int, "cap on steps per epoch (budget)"),
+    ("max_eval_batches", positive_int, "cap on validation batches"),
+)
+
+
+def build_parser(add_help: bool = True) -> OneLineParser:
+    p = OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
+    p.add_argument("--method", required=True, choices=METHODS, help="search method")
+    p.add_argument("--base-method", default="pcdarts", choices=BASE_METHODS, help="DARTS-PD stage 1")
+    add_data_flags(p, batch_size=None)
+    p.add_argument("--limit", type=positive_int, default=None, help="use only this many samples")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="first seed")
+    p.add_argument("--seeds", type=positive_int, default=1, help="seeds seed..seed+N-1 as parallel trials")
+    for name, kind, text in OVERRIDES:
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"{text}; None: method default")
+    p.add_argument("--params-only", action="store_true", help="print the search network's size and exit")
+    add_ray_flags(p, "results/darts_search")
+    return p
+
+
+def build_config(args: argparse.Namespace) -> DartsConfig:
+    """The method's published config with the data flags and every override flag the user gave."""
+    data: dict[str, Any] = {"dataset": args.dataset, "data_dir": args.data_dir, "download": args.download,
+                            "limit": args.limit}
+    if args.batch_size is not None:
+        data["batch_size"] = args.batch_size
+    overrides = {name: getattr(args, name) for name, _, _ in OVERRIDES if getattr(args, name) is not None}
+    return DartsConfig.for_method(args.method, base_method=args.base_method, seed=args.seed, data=data, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hiernas.darts.search import search_network_size
+
+    cfg = build_config(args)
+    if args.params_only:
+        print(search_network_size(cfg))
+        return 0
+    from hiernas.tune.darts import run_darts_seeds
+
+    start_ray(args)
+    rows = run_darts_seeds(cfg, args.seeds, args.results, args.cpus_per_trial, args.gpus_per_trial,
+                           args.max_concurrent)
+    for row in rows:
+        print(f"#{row['rank']} seed {row['seed']} val_acc {float(row['val_acc']):.4f} {row['genotype']}")
+    print(f"best genotype: {args.results}/genotype.json")
+    return 0
+
+
+main = command_main(build_parser, run)

@@ -1,0 +1,182 @@
+"""Configurations of the cell level (DARTS space): a search trial (``DartsConfig``, one per method, with
+each paper's published defaults from ``method_defaults``) and the retraining of a genotype (``EvalConfig``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hiernas.config import ConfigBase, DataConfig
+from hiernas.mixed import ChoiceMode
+from spaces.darts import Genotype, genotype_from_json
+
+METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd")
+BASE_METHODS = ("darts", "darts2", "pcdarts", "gdas")
+
+
+@dataclass(frozen=True)
+class DartsConfig(ConfigBase):
+    """One cell-level search trial. Defaults are DARTS (first order, CIFAR-10 search settings)."""
+
+    method: str = "darts"  # darts | darts2 | pcdarts | gdas | darts-pd
+    base_method: str = "pcdarts"  # DARTS-PD stage 1 (the DARTS-PD paper builds on PC-DARTS)
+    seed: int = 0
+    data: DataConfig = field(default_factory=lambda: DataConfig(batch_size=64))
+    # search network (DARTS: C=16, 8 cells, 4 nodes, stem 3C)
+    channels: int = 16
+    layers: int = 8
+    steps: int = 4
+    stem_multiplier: int = 3
+    # weights: SGD momentum 0.9, lr 0.025 cosine to 0.001, wd 3e-4, gradient norm clipped at 5
+    epochs: int = 50
+    weight_lr: float = 0.025
+    weight_lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    # architecture: Adam 3e-4, betas (0.5, 0.999), wd 1e-3
+    arch_lr: float = 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    arch_init_scale: float = 1e-3  # alpha (and beta) start at 1e-3 * N(0, 1)
+    warmup_epochs: int = 0  # epochs with alpha frozen (PC-DARTS: 15)
+    hvp_epsilon: float = 0.01  # second order: eps = 0.01 / ||grad_w' L_val||
+    channel_fraction: int = 4  # PC-DARTS K (used by pcdarts only)
+    tau_max: float = 10.0  # GDAS temperature, linear from tau_max (first epoch) ...
+    tau_min: float = 0.1  # ... to tau_min (last epoch)
+    # DARTS-PD stages 2-3
+    prune_k: int = 2  # ops kept per derived edge
+    fair_epochs: int = 600  # path-wise strict-fair training of the pruned supernet
+    fair_lr: float = 0.0025  # DARTS-PD: SGD 0.0025 cosine, momentum 0.9, wd 3e-4
+    es_population: int = 20
+    es_generations: int = 10
+    num_architectures: int = 5  # architectures of different sizes returned by the evolution
+    eval_channels: int = 36  # evaluation network the sizes are counted on (DARTS CIFAR: 36 x 20 cells)
+    eval_layers: int = 20
+    # budget scaling (None = whole splits)
+    max_steps_per_epoch: int | None = None
+    max_eval_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; expected one of {list(METHODS)}")
+        if self.base_method not in BASE_METHODS:
+            raise ValueError(
+                f"unknown base_method {self.base_method!r}; expected one of {list(BASE_METHODS)}"
+            )
+        for name in ("channels", "layers", "steps", "stem_multiplier", "epochs", "channel_fraction"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.weight_lr <= 0 or self.arch_lr < 0 or self.fair_lr <= 0:
+            raise ValueError("weight_lr and fair_lr must be > 0 and arch_lr >= 0")
+        if not 0 <= self.warmup_epochs:
+            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if self.tau_min <= 0 or self.tau_max < self.tau_min:
+            raise ValueError(f"need 0 < tau_min <= tau_max, got {self.tau_min}, {self.tau_max}")
+        if self.search_method == "pcdarts" and self.channels % self.channel_fraction:
+            raise ValueError(f"channels ({self.channels}) must be divisible by channel_fraction")
+        if self.method == "darts-pd" and not 1 <= self.prune_k <= 7:
+            raise ValueError(f"prune_k must be in [1, 7], got {self.prune_k}")
+        for name in ("fair_epochs", "es_generations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.es_population < 1 or self.num_architectures < 1:
+            raise ValueError("es_population and num_architectures must be >= 1")
+
+    @property
+    def search_method(self) -> str:
+        """The differentiable method of the search stage (DARTS-PD: its ``base_method``)."""
+        return self.base_method if self.method == "darts-pd" else self.method
+
+    @property
+    def order(self) -> int:
+        return 2 if self.search_method == "darts2" else 1
+
+    @property
+    def mode(self) -> ChoiceMode:
+        return ChoiceMode.GUMBEL_HARD if self.search_method == "gdas" else ChoiceMode.SOFTMAX
+
+    @property
+    def partial_channels(self) -> int:
+        return self.channel_fraction if self.search_method == "pcdarts" else 1
+
+    @property
+    def edge_norm(self) -> bool:
+        return self.search_method == "pcdarts"
+
+    @classmethod
+    def for_method(cls, method: str, **overrides: Any) -> DartsConfig:
+        """The config of ``method`` with its paper's defaults, then ``overrides`` (explicit scaling)."""
+        base = overrides.get("base_method", "pcdarts")
+        defaults = method_defaults(method, base)
+        if "data" in defaults and "data" in overrides:
+            data = overrides["data"]
+            data = data.to_dict() if isinstance(data, DataConfig) else dict(data)
+            overrides = {**overrides, "data": {**defaults["data"], **data}}
+        return cls.from_dict({**defaults, **overrides, "method": method})
+
+
+
+def method_defaults(method: str, base_method: str = "pcdarts") -> dict[str, Any]:
+    """Each method's published search settings (CIFAR-10), as ``DartsConfig`` overrides."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {list(METHODS)}")
+    if method in ("darts", "darts2"):
+        return {"data": {"batch_size": 64}}  # the dataclass defaults are DARTS'
+    if method == "pcdarts":
+        # PC-DARTS: batch 256, lr 0.1 cosine to 0, arch lr 6e-4, K = 4, alpha frozen for 15 epochs
+        return {
+            "data": {"batch_size": 256},
+            "weight_lr": 0.1,
+            "weight_lr_min": 0.0,
+            "arch_lr": 6e-4,
+            "warmup_epochs": 15,
+            "channel_fraction": 4,
+            "epochs": 50,
+        }
+    if method == "gdas":
+        # GDAS: 240 epochs, tau 10 -> 0.1; optimisers as DARTS
+        return {"data": {"batch_size": 64}, "epochs": 240, "tau_max": 10.0, "tau_min": 0.1}
+    stage1 = method_defaults(base_method)
+    return {**stage1, "base_method": base_method, "prune_k": 2, "fair_epochs": 600, "fair_lr": 0.0025}
+
+
+
+@dataclass(frozen=True)
+class EvalConfig(ConfigBase):
+    """Training a genotype's evaluation network from scratch (DARTS CIFAR-10 settings by default)."""
+
+    genotype: Any = None  # genotype JSON (dict or string)
+    seed: int = 0
+    data: DataConfig = field(default_factory=lambda: DataConfig(batch_size=96))
+    channels: int = 36
+    layers: int = 20
+    auxiliary: bool = True
+    auxiliary_weight: float = 0.4
+    drop_path_prob: float = 0.2  # increased linearly from 0 over the epochs, as DARTS does
+    cutout_length: int = 16  # 0 disables
+    epochs: int = 600
+    lr: float = 0.025
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    max_steps_per_epoch: int | None = None
+    max_eval_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.genotype is None:
+            raise ValueError("EvalConfig needs a genotype (its JSON form)")
+        genotype = self.genotype if isinstance(self.genotype, Genotype) else genotype_from_json(self.genotype)
+        object.__setattr__(self, "genotype", genotype.to_json())
+        for name in ("channels", "layers", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.drop_path_prob < 1:
+            raise ValueError(f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
+        if self.cutout_length < 0 or self.lr <= 0:
+            raise ValueError("cutout_length must be >= 0 and lr > 0")
+

@@ -1,0 +1,374 @@
+"""Cell-level differentiable search without Ray: DARTS (1st/2nd order), PC-DARTS, GDAS and DARTS-PD.
+
+``run_darts_search(config, report, resume, device)`` runs one search trial from its config dict alone,
+calls ``report(metrics, state)`` after every epoch (``state`` is a checkpoint dict) and continues from
+such a state. ``hiernas.tune.trainables`` wraps it for Ray Tune. Methods (``DartsConfig.method``):
+
+- ``darts`` / ``darts2``: softmax mixing, first order / unrolled second order (``hiernas.bilevel``).
+- ``pcdarts``: partial channels 1/K with channel shuffle, edge normalisation beta, alpha frozen for the
+  first ``warmup_epochs``.
+- ``gdas``: hard Gumbel-softmax, one op computed per edge, temperature linear from ``tau_max`` to ``tau_min``.
+- ``darts-pd``: ``base_method`` search, then soft pruning to ``prune_k`` ops per derived edge, path-wise
+  strict-fair training (``fair_epochs``) and evolutionary path selection (``hiernas.darts.derive``).
+
+Paper defaults come from ``method_defaults``; ``DartsConfig.for_method(name, **overrides)`` applies them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
+from hiernas.darts.config import DartsConfig
+from hiernas.darts.derive import PrunedSupernet, evolve_paths, fair_train_steps, soft_prune
+from hiernas.darts.networks import EvalNetwork, SearchNetwork, count_parameters
+from hiernas.datasets import input_spec
+from hiernas.fairness import fair_schedule
+from hiernas.mixed import ChoiceMode
+from hiernas.scoring import evaluate_model
+from hiernas.splits import Splits, capped, darts_split, epoch_seed, infinite_batches, make_loader, training_batches
+from spaces.darts import Genotype
+
+logger = logging.getLogger(__name__)
+
+def cosine_lr(epoch: int, epochs: int, lr_max: float, lr_min: float) -> float:
+    """Cosine annealing (the value ``CosineAnnealingLR(T_max=epochs)`` gives at ``epoch``)."""
+    return lr_min + 0.5 * (lr_max - lr_min) * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
+
+
+def temperature_at(epoch: int, cfg: DartsConfig) -> float:
+    """GDAS: linear decay from ``tau_max`` at the first epoch to ``tau_min`` at the last."""
+    if cfg.epochs <= 1:
+        return cfg.tau_max
+    return cfg.tau_max - (cfg.tau_max - cfg.tau_min) * epoch / (cfg.epochs - 1)
+
+
+def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -> SearchNetwork:
+    """The supernet of ``cfg``'s search method, alpha initialised from ``cfg.seed``."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    return SearchNetwork(
+        in_channels,
+        num_classes,
+        cfg.channels,
+        cfg.layers,
+        cfg.steps,
+        cfg.stem_multiplier,
+        mode=cfg.mode,
+        channel_fraction=cfg.partial_channels,
+        edge_norm=cfg.edge_norm,
+        temperature=cfg.tau_max,
+        init_scale=cfg.arch_init_scale,
+        generator=generator,
+    )
+
+
+def arch_metrics(model: SearchNetwork) -> dict[str, Any]:
+    """The current genotype (JSON) and mixing weights (softmaxed alpha; PC-DARTS beta-normalised too)."""
+    out: dict[str, Any] = {"genotype": model.genotype().dumps()}
+    out["alpha_normal"] = F.softmax(model.alpha_normal.detach(), -1).cpu().tolist()
+    out["alpha_reduce"] = F.softmax(model.alpha_reduce.detach(), -1).cpu().tolist()
+    if model.edge_norm:
+        out["beta_normal"] = model.edge_weights("normal").detach().cpu().tolist()  # type: ignore[union-attr]
+        out["beta_reduce"] = model.edge_weights("reduce").detach().cpu().tolist()  # type: ignore[union-attr]
+    return out
+
+
+@dataclass
+class _Run:
+    """Everything one trial owns while it runs (kept together so stages share it)."""
+
+    cfg: DartsConfig
+    splits: Splits
+    model: SearchNetwork
+    weight_opt: torch.optim.Optimizer
+    arch_opt: torch.optim.Optimizer
+    architect: Architect
+    device: torch.device
+    history: list[dict[str, Any]]
+
+    def steps_per_epoch(self) -> int:
+        steps = training_batches(len(self.splits.weights), self.cfg.data.batch_size)
+        return min(steps, self.cfg.max_steps_per_epoch or steps)
+
+    def validate(self, forward: Callable[[Tensor], Tensor] | None = None) -> tuple[float, float]:
+        self.model.eval() if forward is None else self.model.train()
+        try:
+            return evaluate_model(
+                forward or self.model,
+                self.splits.arch,
+                self.cfg.data.batch_size,
+                self.device,
+                self.cfg.max_eval_batches,
+            )
+        finally:
+            self.model.train()
+
+    def state(self, stage: str, epoch: int, metrics: dict[str, Any], extra: State | None = None) -> State:
+        """A checkpoint dict, deep-copied: state_dict() aliases live tensors that later steps change."""
+        parts = {
+            "stage": stage,
+            "model": self.model.state_dict(),
+            "weight_optimizer": self.weight_opt.state_dict(),
+            "arch_optimizer": self.arch_opt.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "history": list(self.history),
+            **(extra or {}),
+        }
+        return snapshot(epoch, metrics, parts)
+
+
+def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
+    cfg, model = run.cfg, run.model
+    lr = cosine_lr(epoch, cfg.epochs, cfg.weight_lr, cfg.weight_lr_min)
+    for group in run.weight_opt.param_groups:
+        group["lr"] = lr
+    if cfg.mode is ChoiceMode.GUMBEL_HARD:
+        model.temperature = temperature_at(epoch, cfg)
+    frozen = epoch < cfg.warmup_epochs or cfg.arch_lr == 0
+    seed = epoch_seed(cfg.seed, epoch)
+    batch = cfg.data.batch_size
+    arch_batches = infinite_batches(make_loader(run.splits.arch, batch, seed=seed + 1))
+    steps = run.steps_per_epoch()
+    total_steps = steps * cfg.epochs
+    losses, accs = [], []
+    model.train()
+    for step, (x, y) in enumerate(capped(make_loader(run.splits.weights, batch, seed=seed), steps)):
+        train_batch = (x.to(run.device), y.to(run.device))
+        if not frozen:
+            xa, ya = next(arch_batches)
+            run.architect.arch_step(
+                train_batch, (xa.to(run.device), ya.to(run.device)), epoch * steps + step, total_steps
+            )
+        loss, acc = run.architect.weight_step(train_batch)
+        losses.append(loss)
+        accs.append(acc)
+    val_loss, val_acc = run.validate()
+    return {
+        "train_loss": float(np.mean(losses)),
+        "train_acc": float(np.mean(accs)),
+        "val_loss": val_loss,
+        "val_acc": val_acc,
+        "lr": lr,
+        "temperature": float(model.temperature),
+        "arch_frozen": frozen,
+    }
+
+
+def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Run:
+    torch.manual_seed(cfg.seed)  # weight init, Gumbel noise (re-seeded per unrolled step by the architect)
+    splits = splits or darts_split(cfg.data, cfg.seed)
+    channels = splits.input_shape[0]
+    model = build_search_network(cfg, channels, splits.num_classes).to(device)
+    weight_opt = torch.optim.SGD(
+        model.weight_parameters(), lr=cfg.weight_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    arch_opt = torch.optim.Adam(
+        model.arch_parameters(),
+        lr=cfg.arch_lr,
+        betas=(cfg.arch_betas[0], cfg.arch_betas[1]),
+        weight_decay=cfg.arch_weight_decay,
+    )
+    settings = BilevelSettings(
+        order=cfg.order,
+        unroll_weight_decay=cfg.weight_decay,
+        hvp_epsilon=cfg.hvp_epsilon,
+        grad_clip_norm=cfg.grad_clip or None,
+    )
+    return _Run(
+        cfg,
+        splits,
+        model,
+        weight_opt,
+        arch_opt,
+        Architect(model, weight_opt, arch_opt, settings),
+        torch.device(device),
+        [],
+    )
+
+
+def run_darts_search(
+    config: Mapping[str, Any] | DartsConfig,
+    report: Report,
+    resume: State | None = None,
+    device: torch.device | str = "cpu",
+    splits: Splits | None = None,
+) -> dict[str, Any]:
+    """Run one search trial, reporting every epoch (all stages); returns the final metrics.
+
+    Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution),
+    losses and accuracies on the two halves of the DARTS split, ``genotype`` (the current derivation as a
+    JSON string) and the mixing weights; the last report has ``final: True`` and ``alpha_history`` (a JSON
+    string: nested lists upset Tune's loggers), for DARTS-PD also ``pd_architectures`` and ``pd_evaluated``.
+    """
+    cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
+    run = _setup(cfg, torch.device(device), splits)
+    loaders: Loaders = {"model": run.model.load_state_dict, "weight_optimizer": run.weight_opt.load_state_dict,
+               "arch_optimizer": run.arch_opt.load_state_dict, "torch_rng": torch.set_rng_state,
+               "history": lambda history: setattr(run, "history", list(history))}
+    start, last, finished = resume_from(resume, loaders, report, cfg.epochs)
+    if finished:
+        return last
+    extra: State = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if resume and k in resume}
+    pd = cfg.method == "darts-pd"
+    metrics: dict[str, Any] = {}
+    for epoch in range(start, cfg.epochs):
+        started = time.perf_counter()
+        metrics = {"epoch": epoch + 1, "stage": "search", **_search_epoch(run, epoch)}
+        metrics.update(arch_metrics(run.model))
+        metrics["epoch_time"] = time.perf_counter() - started
+        run.history.append({k: metrics[k] for k in metrics if k.startswith(("alpha_", "beta_"))})
+        is_last = epoch + 1 == cfg.epochs and not pd
+        metrics["final"] = is_last
+        if is_last:
+            metrics["alpha_history"] = json.dumps(run.history)
+        logger.info(
+            "search epoch %d/%d val_acc=%.3f %s",
+            epoch + 1,
+            cfg.epochs,
+            metrics["val_acc"],
+            metrics["genotype"],
+        )
+        report(metrics, run.state("search", epoch + 1, metrics))
+    if pd:
+        metrics = _run_darts_pd(run, max(start, cfg.epochs), extra, report)
+    return metrics
+
+
+def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[str, Any]:
+    """DARTS-PD stages 2 and 3 after the search epochs (resumable at fair-epoch granularity)."""
+    cfg, model = run.cfg, run.model
+    if "pruned" in extra:
+        pruned = PrunedSupernet.from_json(extra["pruned"])
+    else:
+        weights = model.arch_weights()
+        pruned = soft_prune(
+            weights["normal"].cpu().numpy(),
+            weights["reduce"].cpu().numpy(),
+            cfg.steps,
+            cfg.prune_k,
+            model.primitives,
+        )
+    for p in model.arch_parameters():
+        p.requires_grad_(False)  # alpha is frozen from here on
+    fair_opt = torch.optim.SGD(
+        model.weight_parameters(), lr=cfg.fair_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    )
+    if "fair_optimizer" in extra:
+        fair_opt.load_state_dict(extra["fair_optimizer"])
+    update_counts: dict[tuple[int, ...], int] = {tuple(p): c for p, c in extra.get("update_counts", [])}
+    steps = run.steps_per_epoch()
+    fair_done = max(0, start - cfg.epochs)
+    schedule_rng = np.random.default_rng([cfg.seed, 2])
+    groups = fair_schedule(len(pruned.slots), pruned.k, steps * cfg.fair_epochs, schedule_rng)
+    per_epoch = -(-len(groups) // max(cfg.fair_epochs, 1))
+    fair_batches = infinite_batches(make_loader(run.splits.weights, cfg.data.batch_size, seed=cfg.seed * 7 + 5))
+    metrics: dict[str, Any] = {}
+    for fair_epoch in range(fair_done, cfg.fair_epochs):
+        started = time.perf_counter()
+        lr = cosine_lr(fair_epoch, cfg.fair_epochs, cfg.fair_lr, 0.0)
+        for group in fair_opt.param_groups:
+            group["lr"] = lr
+        chunk = groups[fair_epoch * per_epoch : (fair_epoch + 1) * per_epoch]
+        loss = fair_train_steps(
+            model, pruned, chunk, fair_batches, fair_opt, run.device, cfg.grad_clip, update_counts
+        )
+        val_loss, val_acc = run.validate(
+            lambda x: model.forward_genotype(x, pruned.genotype([0] * len(pruned.slots)))
+        )
+        metrics = {
+            "epoch": cfg.epochs + fair_epoch + 1,
+            "stage": "fair",
+            "train_loss": loss,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": lr,
+            "epoch_time": time.perf_counter() - started,
+            "final": False,
+            "genotype": pruned.genotype([0] * len(pruned.slots)).dumps(),
+            "fair_paths_trained": len(update_counts),
+            "fair_update_counts": sorted(set(update_counts.values())),
+        }
+        state = run.state(
+            "fair",
+            cfg.epochs + fair_epoch + 1,
+            metrics,
+            {
+                "pruned": pruned.to_json(),
+                "fair_optimizer": fair_opt.state_dict(),
+                "update_counts": [[list(p), c] for p, c in update_counts.items()],
+            },
+        )
+        report(metrics, state)
+    started = time.perf_counter()
+    rng = np.random.default_rng([cfg.seed, 3])
+    evolution = evolve_paths(
+        pruned,
+        score=lambda g: run.validate(lambda x: model.forward_genotype(x, g))[1],
+        size=lambda g: genotype_size(g, run.splits, cfg),
+        population=cfg.es_population,
+        generations=cfg.es_generations,
+        num_architectures=cfg.num_architectures,
+        rng=rng,
+    )
+    best = evolution.selected[0]
+    metrics = {
+        "epoch": cfg.epochs + cfg.fair_epochs + 1,
+        "stage": "evolution",
+        "val_acc": best.val_acc,
+        "genotype": best.genotype.dumps(),
+        "epoch_time": time.perf_counter() - started,
+        "pd_kept": json.dumps(pruned.to_json()),
+        "pd_architectures": json.dumps([c.to_json() for c in evolution.selected]),
+        "pd_evaluated": json.dumps([c.to_json() for c in evolution.evaluated]),
+        "fair_paths_trained": len(update_counts),
+        "fair_update_counts": sorted(set(update_counts.values())),
+        "alpha_history": json.dumps(run.history),
+        "final": True,
+        **arch_metrics(model),
+    }
+    metrics["genotype"] = best.genotype.dumps()
+    report(
+        metrics,
+        run.state("evolution", cfg.epochs + cfg.fair_epochs + 1, metrics, {"pruned": pruned.to_json()}),
+    )
+    return metrics
+
+
+def genotype_size(genotype: Genotype, splits: Splits, cfg: DartsConfig) -> int:
+    """Parameters of ``genotype``'s evaluation network (auxiliary excluded), built on the meta device."""
+    with torch.device("meta"):
+        net = EvalNetwork(
+            genotype,
+            splits.input_shape[0],
+            splits.num_classes,
+            cfg.eval_channels,
+            cfg.eval_layers,
+            auxiliary=False,
+        )
+    return count_parameters(net)
+
+
+def search_network_size(cfg: DartsConfig) -> str:
+    """One line: the parameters of ``cfg``'s search network (alpha/beta excluded), built on the meta device.
+
+    The data set's channels and classes come from its registry entry, so nothing is loaded.
+    """
+    spec = input_spec(cfg.data)
+    with torch.device("meta"):
+        count = count_parameters(build_search_network(cfg, spec.channels, spec.num_classes))
+    return (
+        f"{count} parameters ({count / 1e6:.6f}M): {cfg.method} search network, C={cfg.channels}, "
+        f"{cfg.layers} cells, {cfg.steps} nodes, {spec.num_classes} classes (alpha/beta excluded)"
+    )

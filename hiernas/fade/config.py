@@ -1,0 +1,118 @@
+"""The FaDE trial's configuration: the hyper-architecture's shape, its bilevel training, and the whole
+trial (seed, data, model, training, cells) that Ray Tune passes to ``hyper_trainable`` as one dict.
+
+``TrialConfig.to_dict()`` is ``{"seed", "data", "model", "train", "cells"}``; a searcher's ``suggest()``
+fills ``cells`` and ``seed`` and Tune deep-merges them over the constant rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hiernas.config import ConfigBase, DataConfig
+
+CHOICE_MODES = ("softmax", "gumbel_hard", "gumbel_soft")
+# Upper bounds of the hyper-architecture's shape. They are not tied to the input size: rows stop pooling
+# once the map is 1x1, so any depth builds on any input. They bound cost: one step costs about one path
+# per row, so depth 16 is about 4x the default depth 4, and a row of 32 candidates already spans far more
+# of a cell space than the anchor's neighbourhood FaDE probes (2 x 3 features).
+MAX_DEPTH = 16
+MAX_WINDOW = 32
+
+
+@dataclass(frozen=True)
+class ModelConfig(ConfigBase):
+    """Shape of the hyper-architecture: ``depth`` rows of ``window`` DAG cells (FaDE section 3 defaults)."""
+
+    depth: int = 4
+    window: int = 6
+    kernel_size: int = 5  # FaDE: 5x5 convolutions on every inner edge
+    final_channels: int = 32  # FaDE: "16 or 32 in the final cell", doubling row to row before it
+    min_channels: int = 4  # channel floor for shallow rows of deep networks
+    pooling: str = "max"  # max | avg | none: downsampling between rows (halves H and W while > 1)
+    batch_norm: bool = True  # BatchNorm after every edge convolution
+    choice_mode: str = "gumbel_hard"  # softmax (DARTS) | gumbel_hard (GDAS/FaDE) | gumbel_soft (SNAS)
+    temperature: float = 10.0  # FaDE: Gumbel-softmax temperature 10
+    share_weights: bool = False  # share convolutions per row by edge slot (see hiernas.hyper)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be in 1..{MAX_DEPTH}, got {self.depth}")
+        if not 1 <= self.window <= MAX_WINDOW:
+            raise ValueError(f"window must be in 1..{MAX_WINDOW}, got {self.window}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd number, got {self.kernel_size}")
+        if self.final_channels < 1 or self.min_channels < 1:
+            raise ValueError("final_channels and min_channels must be >= 1")
+        if self.pooling not in ("max", "avg", "none"):
+            raise ValueError(f"pooling must be max, avg or none, got {self.pooling!r}")
+        if self.choice_mode not in CHOICE_MODES:
+            raise ValueError(f"choice_mode must be one of {list(CHOICE_MODES)}, got {self.choice_mode!r}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+    def row_channels(self) -> list[int]:
+        """Channels per row: doubling towards ``final_channels`` in the last row."""
+        return [
+            max(self.min_channels, self.final_channels // (2 ** (self.depth - 1 - i)))
+            for i in range(self.depth)
+        ]
+
+
+@dataclass(frozen=True)
+class TrainConfig(ConfigBase):
+    """Bilevel training of the hyper-architecture (FaDE section 3 defaults, Adam for both levels)."""
+
+    epochs: int = 5  # FaDE section 3.2: five epochs of hyper-architecture training per iteration
+    weight_lr: float = 1e-3  # FaDE: Adam, learning rate 1e-3
+    weight_betas: tuple[float, float] = (0.9, 0.999)  # FaDE prints (0.1, 1e-3), i.e. 1 - beta
+    weight_eps: float = 1e-8
+    weight_decay: float = 1e-4  # FaDE: weight decay 1e-4
+    grad_clip: float = 10.0  # FaDE: gradient clipping at 10 (absolute value)
+    arch_lr: float = 3e-2  # constant (FaDE); larger than the weight lr so alpha moves in few epochs
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 0.0
+    order: int = 1  # 1: first-order DARTS; 2: unrolled second-order step
+    reg_start: float = 0.1  # weight of the max-norm regulariser at the first step ...
+    reg_end: float = -0.1  # ... decreasing linearly to this at the last step
+    reg_row_scale: tuple[float, ...] = ()  # optional per-row scale of the regulariser; () = all ones
+    warmup_epochs: int = 0  # epochs with alpha frozen (weights only)
+    top_k: int = 5  # number of top paths reported per epoch
+    # DARTS-PD stages after the DARTS epochs (all off by default):
+    prune_k: int = 0  # soft pruning: keep the top-k candidates per row by alpha (0 = no pruning)
+    fair_epochs: int = 0  # path-wise strict-fair training epochs of the pruned network, alpha frozen
+    eval_paths: int = 0  # paths scored by validation accuracy with the shared weights (0 = none)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.weight_lr <= 0 or self.arch_lr < 0:
+            raise ValueError("weight_lr must be > 0 and arch_lr >= 0")
+        if self.order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {self.order}")
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if self.prune_k < 0 or self.fair_epochs < 0 or self.eval_paths < 0:
+            raise ValueError("prune_k, fair_epochs and eval_paths must be >= 0")
+
+
+@dataclass(frozen=True)
+class TrialConfig(ConfigBase):
+    """Everything one hyper-architecture trial needs; ``cells[i][j]`` is the JSON of cell j in row i."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cells: tuple[tuple[Any, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "seed", int(self.seed))
+        if self.cells:
+            if len(self.cells) != self.model.depth:
+                raise ValueError(f"cells has {len(self.cells)} rows, model.depth is {self.model.depth}")
+            for i, row in enumerate(self.cells):
+                if len(row) != self.model.window:
+                    raise ValueError(f"cells row {i} has {len(row)} cells, model.window is {self.model.window}")

@@ -1,0 +1,160 @@
+"""``HyperNet``: ``depth`` rows of ``window`` candidate DAG cells, one architecture weight per candidate.
+
+Row i mixes its candidates through one ``MixedChoice``; alpha in R^{depth x window} (standard-normal
+initialisation, FaDE section 3) sets the mixing. Between rows the feature map is pooled by 2 (while it is
+larger than 1x1) and the channels about double towards ``final_channels`` (``ModelConfig.row_channels``).
+
+Weight sharing per row (``share_weights=True``): all candidates of a row use one bank of convolutions
+keyed by edge slot ``u->v`` (inner vertex indices of the canonical topological labelling, ``v = out`` for
+the edge from a sink to the output vertex) and one shared input projection. Two cells that both have an
+edge 0->2 therefore train the same convolution; a cell's own edges are always distinct slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hiernas.fade.cells import DagCellModule, cell_edge_slots, conv_edge, edge_key, projection
+from hiernas.fade.config import ModelConfig
+from hiernas.mixed import ChoiceMode, MixedChoice, gumbel_softmax_sample, mixing_weights
+from spaces.dag import DagCell
+
+
+@dataclass(frozen=True)
+class MaxNormRegulariser:
+    """FaDE: max-norm of the Gumbel-softmaxed alpha per row, weighted by a linearly decreasing scalar.
+
+    A positive weight penalises peaked rows (no early convergence); as it falls (below zero by default)
+    convergence is pushed in later steps. ``row_scale[i]`` scales row i (deeper rows learn slower).
+    """
+
+    start: float = 0.1
+    end: float = -0.1
+    row_scale: tuple[float, ...] = ()
+
+    def weight(self, step: int, total_steps: int) -> float:
+        if total_steps <= 1:
+            return self.start
+        frac = min(max(step / (total_steps - 1), 0.0), 1.0)
+        return self.start + frac * (self.end - self.start)
+
+
+def _pool(kind: str) -> nn.Module:
+    if kind == "max":
+        return nn.MaxPool2d(2)
+    if kind == "avg":
+        return nn.AvgPool2d(2)
+    return nn.Identity()
+
+
+class HyperNet(nn.Module):
+    """The FaDE hyper-architecture ``H in S^{d x w}`` as one trainable network.
+
+    Args:
+        cells: ``cells[i][j]`` is candidate j of row i (all rows the same length).
+        model: shape and mixing settings.
+        in_channels, num_classes, input_size: the data's channels, classes and image side.
+        regulariser: the alpha max-norm regulariser (None: no penalty).
+    """
+
+    def __init__(
+        self,
+        cells: Sequence[Sequence[DagCell]],
+        model: ModelConfig,
+        in_channels: int,
+        num_classes: int,
+        input_size: int,
+        regulariser: MaxNormRegulariser | None = None,
+    ) -> None:
+        super().__init__()
+        if len(cells) != model.depth or any(len(row) != model.window for row in cells):
+            raise ValueError(
+                f"cells must be {model.depth} rows of {model.window}, got {[len(r) for r in cells]}"
+            )
+        self.config = model
+        self.mode = ChoiceMode(model.choice_mode)
+        self.temperature = model.temperature
+        self.regulariser = regulariser
+        self.cells = [list(row) for row in cells]
+        self.alpha = nn.Parameter(torch.randn(model.depth, model.window))  # (depth, window)
+        self.pools = nn.ModuleList()
+        self.rows = nn.ModuleList()
+        self.banks = nn.ModuleList()  # per-row shared convolutions (empty modules when not sharing)
+        size, channels_in = input_size, in_channels
+        for i, channels in enumerate(model.row_channels()):
+            pool = i > 0 and size > 1 and model.pooling != "none"
+            self.pools.append(_pool(model.pooling) if pool else nn.Identity())
+            size = size // 2 if pool else size
+            bank = self._shared_bank(cells[i], channels_in, channels) if model.share_weights else nn.ModuleDict()
+            self.banks.append(bank)
+            candidates = [self._cell_module(cell, channels_in, channels, bank) for cell in cells[i]]
+            self.rows.append(MixedChoice(candidates))
+            channels_in = channels
+        self.head = nn.Linear(channels_in, num_classes)
+        self._init_weights()
+
+    def _shared_bank(self, row: Sequence[DagCell], in_channels: int, channels: int) -> nn.ModuleDict:
+        slots = {edge_key(u, v) for cell in row for u, v in cell_edge_slots(cell)}
+        bank = {key: conv_edge(channels, self.config.kernel_size, self.config.batch_norm) for key in sorted(slots)}
+        bank["projection"] = projection(in_channels, channels)
+        return nn.ModuleDict(bank)
+
+    def _cell_module(self, cell: DagCell, in_channels: int, channels: int, bank: nn.ModuleDict) -> DagCellModule:
+        if not self.config.share_weights:
+            return DagCellModule(cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm)
+        return DagCellModule(
+            cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm,
+            make_edge=lambda u, v: bank[edge_key(u, v)], make_projection=lambda: bank["projection"],
+        )
+
+    def _init_weights(self) -> None:
+        """Kaiming initialisation of every convolution and the head (FaDE section 3)."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters() if name != "alpha"]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Mix every row by its architecture weights (in hard mode only the sampled cell runs)."""
+        for i, row in enumerate(self.rows):
+            x = self.pools[i](x)
+            mixing = mixing_weights(self.alpha[i], self.mode, self.temperature)
+            x = row(x, mixing.weights, mixing.index)  # (B, C_i, H_i, W_i)
+        return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    def forward_path(self, x: Tensor, path: Sequence[int]) -> Tensor:
+        """Run one discrete path (candidate ``path[i]`` in row i) with weight 1, alpha unused."""
+        for i, row in enumerate(self.rows):
+            x = self.pools[i](x)
+            x = cast(MixedChoice, row).candidates[int(path[i])](x)
+        return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    def arch_penalty(self, step: int, total_steps: int) -> Tensor | float:
+        """The FaDE max-norm regulariser on the Gumbel-softmaxed alpha (0 when disabled)."""
+        if self.regulariser is None:
+            return 0.0
+        weight = self.regulariser.weight(step, total_steps)
+        if weight == 0.0:
+            return 0.0
+        sample = gumbel_softmax_sample(self.alpha, self.temperature)  # (depth, window)
+        row_max = sample.max(dim=1).values  # (depth,)
+        scale = self.regulariser.row_scale or (1.0,) * self.config.depth
+        scale_t = torch.tensor(scale, dtype=row_max.dtype, device=row_max.device)
+        return weight * (scale_t * row_max).sum()
+
+    def export_probs(self) -> list[list[float]]:
+        """Softmaxed alpha as a depth x window list (what trials report)."""
+        return F.softmax(self.alpha.detach(), dim=1).cpu().tolist()

@@ -1,0 +1,116 @@
+"""FaDE section 3.1, the part without Ray: the plan of a rank validation, which paths to train stand-alone,
+and the summary of the measurements (Spearman's rho and Kendall's tau between log FaDE rank and accuracy).
+
+``hiernas.tune.rank_validation`` runs the trainings as Tune trials and calls these.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hiernas.fade.ranks import kendall, path_log_rank, spearman, top_paths
+from hiernas.results import plot_alpha_heatmap, plot_rank_scatter, write_csv, write_json
+
+logger = logging.getLogger(__name__)
+
+# Five DAGs of growing depth and width (FaDE 3.1 used five hand-picked DAGs): JSON cell encodings.
+DEFAULT_GRAPHS: tuple[dict[str, Any], ...] = (
+    {"n": 1, "edges": []},  # one convolution
+    {"n": 2, "edges": []},  # two parallel convolutions
+    {"n": 2, "edges": [[0, 1]]},  # a chain of two
+    {"n": 3, "edges": [[0, 1], [1, 2]]},  # a chain of three
+    {"n": 4, "edges": [[0, 1], [0, 2], [1, 3], [2, 3]]},  # a diamond: five convolutions, depth three
+)
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    """Budget and set-up of one rank validation (defaults fit 15 minutes on 2 CPU cores, digits)."""
+
+    graphs: tuple[dict[str, Any], ...] = DEFAULT_GRAPHS
+    repeats: int = 4  # hyper-architecture trainings, alpha averaged
+    num_paths: int = 16  # FaDE 3.1: 16 stand-alone architectures
+    standalone_seeds: int = 2  # seeds per stand-alone path, accuracy averaged
+    standalone_epochs: int = 25
+    path_selection: str = "quantile"  # quantile: evenly over the predicted ranks; random: uniform
+    cpus_per_trial: float = 1
+    gpus_per_trial: float = 0
+    max_concurrent: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.graphs) < 2:
+            raise ValueError(f"need at least 2 graphs per row, got {len(self.graphs)}")
+        if self.repeats < 1 or self.num_paths < 3 or self.standalone_seeds < 1 or self.standalone_epochs < 1:
+            raise ValueError("repeats, standalone seeds and epochs must be >= 1 and paths >= 3")
+        if self.path_selection not in ("quantile", "random"):
+            raise ValueError(f"path_selection must be quantile or random, got {self.path_selection!r}")
+
+
+def select_paths(log_p: np.ndarray, count: int, how: str, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """``count`` distinct paths: evenly spaced over the predicted ranking, or uniformly at random."""
+    depth, window = log_p.shape
+    total = window**depth
+    count = min(count, total)
+    if how == "random":
+        flat = rng.choice(total, size=count, replace=False)
+        return [tuple(int(c) for c in np.unravel_index(int(i), (window,) * depth)) for i in flat]
+    ranked = top_paths(log_p, total) if total <= 20_000 else None
+    if ranked is None:
+        raise ValueError(f"quantile selection needs at most 20000 paths, this space has {total}")
+    positions = np.unique(np.linspace(0, total - 1, count).round().astype(int))
+    return [ranked[int(i)].path for i in positions]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
+
+def path_row(path: Sequence[int], log_p: np.ndarray, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One row of ``paths.csv``: a path's log FaDE rank and its stand-alone accuracies over the seeds."""
+    tests, vals = [r["test_acc"] for r in results], [r["val_acc"] for r in results]
+    return {
+        "path": "-".join(map(str, path)),
+        "log_rank": path_log_rank(log_p, path),
+        "test_acc_mean": float(np.mean(tests)),
+        "test_acc_std": float(np.std(tests)),
+        "val_acc_mean": float(np.mean(vals)),
+        "seeds": len(tests),
+    }
+
+
+def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, extra: dict[str, Any]) -> dict[str, Any]:
+    """The validation's summary: rank correlations of log rank against mean test accuracy, and ``extra``."""
+    ranks = [r["log_rank"] for r in rows]
+    accs = [r["test_acc_mean"] for r in rows]
+    rho, tau = spearman(ranks, accs), kendall(ranks, accs)
+    return {
+        # NaN (e.g. every accuracy equal) is written as null: strict JSON has no NaN
+        "spearman_rho": _finite_or_none(rho.coefficient),
+        "spearman_p": _finite_or_none(rho.p_value),
+        "kendall_tau": _finite_or_none(tau.coefficient),
+        "kendall_p": _finite_or_none(tau.p_value),
+        "alpha_mean": alpha.tolist(),
+        "paths": list(rows),
+        **extra,
+    }
+
+
+def write_validation(results_dir: str, summary: dict[str, Any]) -> None:
+    """``rank_validation.json``, ``paths.csv``, ``rank_scatter.png`` and ``alpha.png`` in ``results_dir``."""
+    os.makedirs(results_dir, exist_ok=True)
+    rows = summary["paths"]
+    ranks, accs = [r["log_rank"] for r in rows], [r["test_acc_mean"] for r in rows]
+    write_json(os.path.join(results_dir, "rank_validation.json"), summary)
+    write_csv(os.path.join(results_dir, "paths.csv"), rows)
+    rho = summary["spearman_rho"]
+    plot_rank_scatter(os.path.join(results_dir, "rank_scatter.png"), ranks, accs,
+                      float("nan") if rho is None else rho,
+                      float("nan") if summary["spearman_p"] is None else summary["spearman_p"])
+    plot_alpha_heatmap(os.path.join(results_dir, "alpha.png"), summary["alpha_mean"])

@@ -1,0 +1,226 @@
+"""One hyper-architecture trial without Ray: build data and HyperNet from a ``TrialConfig``, train it
+bilevel, report every epoch, checkpoint, and optionally run the DARTS-PD path stages.
+
+``hiernas.tune.trainables.hyper_trainable`` wraps ``run_hyper_trial`` for Ray Tune; tests and scripts can call
+it directly with any ``report`` callback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import TensorDataset
+
+from hiernas.bilevel import Architect, BilevelSettings
+from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
+from hiernas.fade.config import TrialConfig
+from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
+from hiernas.fade.ranks import log_probs, top_paths
+from hiernas.fairness import fair_schedule
+from hiernas.scoring import evaluate_model
+from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
+from spaces.dag import DagCell, cell_from_json
+
+logger = logging.getLogger(__name__)
+
+
+
+def decode_cells(cells: Sequence[Sequence[Any]]) -> list[list[DagCell]]:
+    """The JSON cells of a trial config as ``DagCell`` rows."""
+    return [[c if isinstance(c, DagCell) else cell_from_json(c) for c in row] for row in cells]
+
+
+def build_hypernet(cfg: TrialConfig, splits: Splits) -> HyperNet:
+    """The HyperNet a trial config describes, for the data's channels, size and classes."""
+    channels, height, _ = splits.input_shape
+    regulariser = MaxNormRegulariser(cfg.train.reg_start, cfg.train.reg_end, tuple(cfg.train.reg_row_scale))
+    if regulariser.row_scale and len(regulariser.row_scale) != cfg.model.depth:
+        raise ValueError(
+            f"reg_row_scale has {len(regulariser.row_scale)} entries, expected depth={cfg.model.depth}"
+        )
+    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser)
+
+
+def evaluate(
+    model: torch.nn.Module,
+    dataset: TensorDataset,
+    batch_size: int,
+    device: torch.device,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    batch_stats: bool = False,
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``forward`` (default: the model) on ``dataset``.
+
+    ``batch_stats`` evaluates with BatchNorm batch statistics (train mode, no updates kept useful), which
+    is how shared-weight paths are scored: running statistics mix all paths' activations.
+    """
+    was_training = model.training
+    model.train(batch_stats)
+    try:
+        return evaluate_model(forward or model, dataset, batch_size, device)
+    finally:
+        model.train(was_training)
+
+
+def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    t = cfg.train
+    weight_opt = torch.optim.Adam(
+        model.weight_parameters(), lr=t.weight_lr, betas=(t.weight_betas[0], t.weight_betas[1]), eps=t.weight_eps,
+        weight_decay=t.weight_decay,
+    )
+    arch_opt = torch.optim.Adam(
+        model.arch_parameters(), lr=t.arch_lr, betas=(t.arch_betas[0], t.arch_betas[1]),
+        weight_decay=t.arch_weight_decay,
+    )
+    return weight_opt, arch_opt
+
+
+def alpha_metrics(model: HyperNet, top_k: int) -> dict[str, Any]:
+    """Softmaxed and raw alpha, and the top paths with their log FaDE ranks."""
+    alpha = model.export_probs()
+    ranked = top_paths(log_probs(alpha), top_k)
+    return {
+        "alpha": alpha,
+        "alpha_logits": model.alpha.detach().cpu().tolist(),
+        "top_paths": [list(r.path) for r in ranked],
+        "top_log_ranks": [r.log_rank for r in ranked],
+    }
+
+
+def run_hyper_trial(
+    config: dict[str, Any] | TrialConfig,
+    report: Report,
+    resume: State | None = None,
+    device: torch.device | str = "cpu",
+    splits: Splits | None = None,
+    final_metrics: Callable[[HyperNet, Splits], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Train one hyper-architecture and report every epoch; returns the final metrics.
+
+    Args:
+        config: the trial config (dict as Tune passes it, or a ``TrialConfig``).
+        report: called as ``report(metrics, state)`` after every epoch; ``state`` is a checkpoint dict.
+        resume: a checkpoint dict from an earlier ``report`` to continue from.
+        device: where to train.
+        splits: pre-built data splits (otherwise built from ``config.data`` and ``config.seed``).
+        final_metrics: adds metrics to the last report (e.g. test accuracy of a stand-alone path).
+    """
+    cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
+    if not cfg.cells:
+        raise ValueError("the trial config has no cells: expected depth x window cell JSON objects")
+    device = torch.device(device)
+    torch.manual_seed(cfg.seed)
+    splits = splits or make_splits(cfg.data, cfg.seed)
+    model = build_hypernet(cfg, splits).to(device)
+    weight_opt, arch_opt = _optimisers(model, cfg)
+    settings = BilevelSettings(order=cfg.train.order, grad_clip_value=cfg.train.grad_clip or None)
+    architect = Architect(model, weight_opt, arch_opt, settings)
+    loaders: Loaders = {"model": model.load_state_dict, "weight_optimizer": weight_opt.load_state_dict,
+               "arch_optimizer": arch_opt.load_state_dict, "torch_rng": torch.set_rng_state}
+    start_epoch, metrics, finished = resume_from(resume, loaders, report, cfg.train.epochs)
+    if finished:
+        return metrics
+    batch = cfg.data.batch_size
+    steps_per_epoch = -(-len(splits.weights) // batch)
+    total_steps = steps_per_epoch * cfg.train.epochs
+    for epoch in range(start_epoch, cfg.train.epochs):
+        started = time.perf_counter()
+        loader_seed = epoch_seed(cfg.seed, epoch)
+        arch_batches = infinite_batches(make_loader(splits.arch, batch, seed=loader_seed + 1))
+        losses, accs = [], []
+        model.train()
+        for step, (x, y) in enumerate(make_loader(splits.weights, batch, seed=loader_seed)):
+            global_step = epoch * steps_per_epoch + step
+            x, y = x.to(device), y.to(device)
+            if epoch >= cfg.train.warmup_epochs and cfg.train.arch_lr > 0:
+                xa, ya = next(arch_batches)
+                architect.arch_step((x, y), (xa.to(device), ya.to(device)), global_step, total_steps)
+            loss, acc = architect.weight_step((x, y))
+            losses.append(loss)
+            accs.append(acc)
+        val_loss, val_acc = evaluate(model, splits.arch, batch, device)
+        metrics = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "train_acc": float(np.mean(accs)),
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "epoch_time": time.perf_counter() - started,
+            **alpha_metrics(model, cfg.train.top_k),
+            "final": False,
+        }
+        last = epoch + 1 == cfg.train.epochs
+        if last and cfg.train.prune_k > 0:
+            metrics.update(run_path_stages(model, cfg, splits, weight_opt, device))
+        if last and final_metrics is not None:
+            metrics.update(final_metrics(model, splits))
+        metrics["final"] = last
+        logger.info("epoch %d/%d val_acc=%.3f", epoch + 1, cfg.train.epochs, val_acc)
+        parts = {"model": model.state_dict(), "weight_optimizer": weight_opt.state_dict(),
+                 "arch_optimizer": arch_opt.state_dict(), "torch_rng": torch.get_rng_state()}
+        report(metrics, snapshot(epoch + 1, metrics, parts))
+    return metrics
+
+
+def run_path_stages(
+    model: HyperNet,
+    cfg: TrialConfig,
+    splits: Splits,
+    weight_opt: torch.optim.Optimizer,
+    device: torch.device,
+) -> dict[str, Any]:
+    """DARTS-PD stages 2-3 on the hyper-architecture: prune, strict-fair path training, path scoring.
+
+    Soft pruning keeps the ``prune_k`` candidates with the largest alpha per row; alpha stays frozen.
+    Path-wise strict-fair training (``hiernas.fairness``) accumulates the gradients of each step's paths
+    before one update. Paths are scored by validation accuracy on the architecture split with the shared
+    weights (all paths when ``eval_paths`` covers them, else a seeded sample without repeats).
+    """
+    t = cfg.train
+    k = min(t.prune_k, cfg.model.window)
+    kept = [list(map(int, np.argsort(-row)[:k])) for row in model.alpha.detach().cpu().numpy()]
+    rng = np.random.default_rng(cfg.seed + 7)
+    batch = cfg.data.batch_size
+    steps = -(-len(splits.weights) // batch) * t.fair_epochs
+    update_counts: dict[tuple[int, ...], int] = {}
+    model.train()
+    if t.fair_epochs > 0:
+        batches = infinite_batches(make_loader(splits.weights, batch, seed=cfg.seed + 11))
+        for group in fair_schedule(cfg.model.depth, k, steps, rng):
+            x, y = next(batches)
+            x, y = x.to(device), y.to(device)
+            weight_opt.zero_grad(set_to_none=True)
+            for local in group:
+                path = tuple(kept[i][j] for i, j in enumerate(local))
+                F.cross_entropy(model.forward_path(x, path), y).backward()
+                update_counts[path] = update_counts.get(path, 0) + 1
+            model.alpha.grad = None
+            if t.grad_clip:
+                torch.nn.utils.clip_grad_value_(model.weight_parameters(), t.grad_clip)
+            weight_opt.step()
+    total = k ** cfg.model.depth
+    count = t.eval_paths or 0
+    if count >= total:
+        local_paths = [tuple(int(c) for c in np.unravel_index(i, (k,) * cfg.model.depth)) for i in range(total)]
+    else:
+        chosen: Sequence[int] = rng.choice(total, size=count, replace=False).tolist() if count else []
+        local_paths = [tuple(int(c) for c in np.unravel_index(int(i), (k,) * cfg.model.depth)) for i in chosen]
+    paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
+    accs = [
+        evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]
+        for p in paths
+    ]
+    counts = sorted(set(update_counts.values()))
+    return {
+        "kept": kept,
+        "path_indices": paths,
+        "path_val_acc": accs,
+        "fair_update_counts": counts,
+    }

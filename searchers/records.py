@@ -1,0 +1,122 @@
+"""The values the searchers share: argument checks, the JSON conversion and the records a search produces.
+
+``Proposal`` is one iteration's hyper-architecture as a searcher proposes it; an iteration's record (a
+dict in ``BatchSearcher.history``) carries the fields of ``path_fields``; ``PathRecord`` is a path as
+``BatchSearcher.best`` hands it out, and ``paths_from_history`` ranks the recorded paths of a history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spaces.base import FloatArray
+
+__all__ = [
+    "PathRecord",
+    "Proposal",
+    "check_float",
+    "check_int",
+    "path_fields",
+    "paths_from_history",
+    "to_json",
+]
+
+
+def check_int(name: str, value: object, low: int, high: float = math.inf) -> int:
+    """``value`` as an int in ``[low, high]``, else a ValueError naming it and the range."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+        allowed = f">= {low}" if high == math.inf else f"in {low}..{int(high)}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_float(
+    name: str, value: object, low: float, high: float, *, low_open: bool, high_open: bool
+) -> float:
+    """``value`` as a finite float in the given interval, else a ValueError naming it and the interval."""
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    number = float(value)
+    inside = (low < number if low_open else low <= number) and (
+        number < high if high_open else number <= high
+    )
+    if not math.isfinite(number) or not inside:
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return number
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-able copy: numpy to Python, tuples to lists, non-finite floats to None."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise ValueError(f"{type(value).__name__} value {value!r} is not JSON-able")
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    """A path through the rows (one cell per row) found by a searcher."""
+
+    iteration: int  # 0-based iteration whose hyper-architecture held the path
+    indices: tuple[int, ...]  # candidate index per row
+    cells: tuple[Any, ...]  # cell JSON per row
+    score: float  # log FaDE rank (FaDE, random) or validation accuracy of the path (evolution)
+    metric: float | None  # the searcher's metric for that iteration (mean over repeats)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One iteration's hyper-architecture as a subclass proposes it."""
+
+    cells: list[list[Any]]  # cell JSON, ``depth`` rows of ``window``
+    plan: dict[str, Any] = field(default_factory=dict)  # JSON-able, handed back to ``_finish``
+    extra_config: dict[str, Any] = field(default_factory=dict)  # merged into every trial config
+
+
+def path_fields(cells: Sequence[Sequence[Any]], path: Sequence[int], alpha: FloatArray) -> dict[str, Any]:
+    """Record fields of a path: its indices, its cells and its log FaDE rank (sum of log alpha)."""
+    with np.errstate(divide="ignore"):
+        log_rank = float(sum(np.log(alpha[row, j]) for row, j in enumerate(path)))
+    return {
+        "best_path": [int(j) for j in path],
+        "best_cells": [cells[row][j] for row, j in enumerate(path)],
+        "log_rank": log_rank if math.isfinite(log_rank) else None,
+    }
+
+
+def paths_from_history(history: Sequence[Mapping[str, Any]], mode: str, n: int) -> list[PathRecord]:
+    """The recorded best paths of the ``n`` best successful iterations, best first.
+
+    FaDE ranks are relative to one hyper-architecture and cannot be compared across iterations, so the
+    iterations are ranked by the trainable's metric (``mode`` "max" or "min"; ties: the earlier one);
+    iterations without a metric come after those with one, the latest first.
+    """
+    candidates = [r for r in history if r["status"] == "ok" and r.get("best_path") is not None]
+    sign = 1.0 if mode == "max" else -1.0
+    scored = sorted(
+        (r for r in candidates if r["metric"] is not None), key=lambda r: (-sign * r["metric"], r["iteration"])
+    )
+    unscored = [r for r in reversed(candidates) if r["metric"] is None]
+    return [
+        PathRecord(
+            iteration=int(r["iteration"]),
+            indices=tuple(r["best_path"]),
+            cells=tuple(r["best_cells"]),
+            score=-math.inf if r["log_rank"] is None else float(r["log_rank"]),
+            metric=r["metric"],
+        )
+        for r in (scored + unscored)[:n]
+    ]

@@ -1,0 +1,45 @@
+"""The searchers by name: ``make_searcher("fade" | "evolution" | "random", space, ...)`` (no torch).
+
+Every searcher gets the same budget (``iterations`` batches of ``repeats`` trials over ``depth`` rows of
+``window`` cells), the same metric and mode and the same seed; ``gamma`` and ``step`` are FaDE's own
+(its probe width and step size) and are ignored by the others, which keep their defaults otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from searchers.base import BatchSearcher
+from searchers.evolution import EvolutionSearcher
+from searchers.fade import FaDESearcher
+from searchers.random import RandomSearcher
+from spaces.base import CellSpace
+
+__all__ = ["SEARCHERS", "make_searcher"]
+
+SEARCHERS = ("fade", "evolution", "random")
+
+
+def make_searcher(
+    name: str,
+    space: CellSpace[Any],
+    depth: int,
+    window: int,
+    iterations: int,
+    *,
+    repeats: int = 1,
+    seed: int = 0,
+    gamma: float = 0.1,
+    step: float = 1.0,
+    metric: str = "val_acc",
+    mode: str = "max",
+) -> BatchSearcher:
+    """The searcher called ``name`` (one of ``SEARCHERS``) over ``space``; a ValueError for another name."""
+    common: dict[str, Any] = {"repeats": repeats, "metric": metric, "mode": mode, "seed": seed}
+    if name == "fade":
+        return FaDESearcher(space, depth, window, iterations, gamma=gamma, step=step, **common)
+    if name == "evolution":
+        return EvolutionSearcher(space, depth, window, iterations, **common)
+    if name == "random":
+        return RandomSearcher(space, depth, window, iterations, **common)
+    raise ValueError(f"unknown searcher {name!r}; expected one of {list(SEARCHERS)}")

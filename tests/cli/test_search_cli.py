@@ -1,0 +1,65 @@
+"""Bad input to scripts/fade_search.py: one line on stderr, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "fade_search.py"
+
+
+def run(args: list[str], results: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--results", str(results), "--no-dashboard", *args],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--depth", "0"], "depth"),
+        (["--window", "0"], "window"),
+        (["--window", "1"], "window"),  # FaDE needs at least one +- pair
+        (["--gamma", "0"], "gamma"),
+        (["--gamma", "1.5"], "gamma"),
+        (["--step", "-1"], "step"),
+        (["--searcher", "bayes"], "searcher"),
+        (["--dataset", "imagenet"], "dataset"),
+        (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"], "cifar10"),
+        (["--resume"], "resume"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
+    results = tmp_path / "out"
+    proc = run(args, results)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0].lower(), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not results.exists()
+
+
+def test_resume_refuses_a_directory_of_another_configuration(tmp_path: Path) -> None:
+    results = tmp_path / "out"
+    results.mkdir()
+    marker = results / "search_config.json"
+    marker.write_text(json.dumps({"search": {"searcher": "random"}, "trial": {}}))
+    before = marker.read_text()
+    proc = run(["--resume"], results)
+    assert proc.returncode == 2 and "different configuration" in proc.stderr
+    assert marker.read_text() == before and sorted(p.name for p in results.iterdir()) == ["search_config.json"]
+
+
+def test_gpus_the_cluster_does_not_have_are_refused(tmp_path: Path) -> None:
+    results = tmp_path / "out"
+    proc = run(["--gpus-per-trial", "1", "--dataset", "synthetic"], results)
+    assert proc.returncode == 2 and "gpus" in proc.stderr.splitlines()[-1].lower(), proc.stderr
+    assert not results.exists()

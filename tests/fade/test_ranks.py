@@ -1,0 +1,54 @@
+"""FaDE ranks: log-space products, exact top-k without enumeration, correlation helpers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hiernas.fade.ranks import average_alpha, kendall, log_probs, log_softmax_rows, path_log_rank, spearman, top_paths
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("depth,window,k", [(3, 4, 5), (4, 3, 81), (2, 6, 1), (5, 2, 7)])
+def test_top_paths_equal_brute_force_products(depth: int, window: int, k: int) -> None:
+    rng = np.random.default_rng(depth * 10 + window)
+    logits = rng.standard_normal((depth, window))
+    probs = _softmax(logits)
+    brute = sorted(
+        ((float(np.prod([probs[i, j] for i, j in enumerate(p)])), p)
+         for p in itertools.product(range(window), repeat=depth)),
+        key=lambda item: -item[0],
+    )
+    ranked = top_paths(log_probs(probs), k)
+    assert len(ranked) == min(k, window**depth)
+    for r, (product, path) in zip(ranked, brute, strict=False):
+        assert np.exp(r.log_rank) == pytest.approx(product, rel=1e-9)
+        assert np.exp(path_log_rank(log_probs(probs), r.path)) == pytest.approx(product, rel=1e-9)
+        assert r.path == path
+
+
+def test_log_ranks_do_not_underflow_on_deep_networks() -> None:
+    probs = np.full((400, 6), 1 / 6)
+    ranked = top_paths(log_probs(probs), 3)
+    assert np.isfinite(ranked[0].log_rank)
+    assert ranked[0].log_rank == pytest.approx(400 * np.log(1 / 6))
+
+
+def test_raw_logits_and_softmaxed_alpha_agree() -> None:
+    logits = np.array([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
+    np.testing.assert_allclose(log_probs(logits, softmaxed=False), np.log(_softmax(logits)))
+    np.testing.assert_allclose(np.exp(log_softmax_rows(logits)).sum(axis=1), 1.0)
+
+
+def test_average_alpha_and_correlations() -> None:
+    np.testing.assert_allclose(average_alpha([[[0.2, 0.8]], [[0.4, 0.6]]]), [[0.3, 0.7]])
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]).coefficient == pytest.approx(1.0)
+    assert kendall([1, 2, 3, 4], [4, 3, 2, 1]).coefficient == pytest.approx(-1.0)
+    with pytest.raises(ValueError):
+        top_paths(np.zeros((2, 2)), 0)

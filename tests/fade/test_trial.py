@@ -1,0 +1,137 @@
+"""The hyper-architecture trainable: seeded and resumable as a function, and a real Tune trial."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hiernas.config import DataConfig
+from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig
+from hiernas.fade.standalone import run_standalone, standalone_config
+from hiernas.fade.trial import run_hyper_trial
+from spaces.dag import DagSpace
+
+
+def tiny_config(epochs: int = 2, **train: Any) -> TrialConfig:
+    space = DagSpace(max_vertices=4)
+    rng = np.random.default_rng(3)
+    cells = tuple(tuple(space.encode(space.sample(rng)) for _ in range(3)) for _ in range(2))
+    return TrialConfig(
+        seed=5,
+        data=DataConfig(dataset="synthetic", batch_size=32, synthetic_size=192),
+        model=ModelConfig(depth=2, window=3, final_channels=8, kernel_size=3),
+        train=TrainConfig(epochs=epochs, **train),
+        cells=cells,
+    )
+
+
+def _collect(cfg: TrialConfig, resume: dict[str, Any] | None = None) -> tuple[list[dict], list[dict]]:
+    metrics: list[dict] = []
+    states: list[dict] = []
+
+    def report(m: dict, s: dict | None) -> None:
+        metrics.append(m)
+        if s is not None:
+            states.append(s)
+
+    run_hyper_trial(cfg.to_dict(), report, resume)
+    return metrics, states
+
+
+def test_reports_every_epoch_with_alpha_and_ranked_paths() -> None:
+    metrics, states = _collect(tiny_config(epochs=2))
+    assert [m["epoch"] for m in metrics] == [1, 2]
+    last = metrics[-1]
+    assert last["final"] is True and metrics[0]["final"] is False
+    assert np.allclose(np.sum(last["alpha"], axis=1), 1.0) and np.shape(last["alpha"]) == (2, 3)
+    assert len(last["top_paths"]) == 5 and last["top_log_ranks"] == sorted(last["top_log_ranks"], reverse=True)
+    assert all(np.isfinite(m["train_loss"]) and 0 <= m["val_acc"] <= 1 and m["epoch_time"] > 0 for m in metrics)
+    assert len(states) == 2
+
+
+def test_same_seed_same_run_and_resume_equals_uninterrupted() -> None:
+    cfg = tiny_config(epochs=3)
+    full, states = _collect(cfg)
+    again, _ = _collect(cfg)
+    assert full[-1]["alpha_logits"] == again[-1]["alpha_logits"]
+    resumed, _ = _collect(cfg, resume=states[0])
+    assert [m["epoch"] for m in resumed] == [2, 3]
+    np.testing.assert_allclose(resumed[-1]["alpha_logits"], full[-1]["alpha_logits"], rtol=1e-5, atol=1e-6)
+
+
+def test_darts_pd_stages_report_path_scores_with_equal_update_counts() -> None:
+    metrics, _ = _collect(tiny_config(epochs=1, prune_k=2, fair_epochs=1, eval_paths=8))
+    last = metrics[-1]
+    assert len(last["fair_update_counts"]) == 1  # every path trained the same number of times
+    assert len(last["path_indices"]) == 4 == len(last["path_val_acc"])  # 2 kept x 2 rows: all 4 paths
+    for path in last["path_indices"]:
+        assert all(path[i] in last["kept"][i] for i in range(2))
+
+
+def test_standalone_path_reports_test_accuracy() -> None:
+    cfg = tiny_config()
+    path = standalone_config(cfg, [cfg.cells[0][0], cfg.cells[1][2]], epochs=2)
+    reports: list[dict] = []
+    run_standalone(path.to_dict(), lambda m, s: reports.append(m))
+    assert 0 <= reports[-1]["test_acc"] <= 1 and reports[-1]["num_params"] > 0
+    with pytest.raises(ValueError, match="window"):
+        run_standalone(cfg.to_dict(), lambda m, s: None)
+
+
+def test_real_tune_trial_runs_checkpoints_and_resumes_after_a_crash(ray_session: None, tmp_path: Any) -> None:
+    from ray import tune
+
+    def _flaky_trainable(config: dict[str, Any], marker: str) -> None:
+        """Run 1 epoch and crash the first time; the retry must resume from that epoch's checkpoint.
+
+        Defined inside the test so that Ray pickles it by value (workers cannot import test modules).
+        """
+        from hiernas.tune.trainables import hyper_trainable
+
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            hyper_trainable(dict(config, train=dict(config["train"], epochs=1)))
+            raise RuntimeError("injected crash after epoch 1")
+        assert tune.get_checkpoint() is not None
+        hyper_trainable(config)
+
+    cfg = tiny_config(epochs=2)
+    tuner = tune.Tuner(
+        tune.with_parameters(_flaky_trainable, marker=str(tmp_path / "crashed")),
+        param_space=cfg.to_dict(),
+        tune_config=tune.TuneConfig(metric="val_acc", mode="max"),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path), verbose=0, failure_config=tune.FailureConfig(max_failures=1)
+        ),
+    )
+    grid = tuner.fit()
+    result = grid[0]
+    assert result.error is None
+    assert result.metrics["epoch"] == 2 and result.metrics["final"] is True
+    assert result.checkpoint is not None
+    epochs = list(result.metrics_dataframe["epoch"])
+    assert epochs == [1, 2]  # epoch 1 from the crashed attempt, epoch 2 resumed: nothing repeated
+
+
+def test_splits_ending_in_one_sample_train_and_score_paths_at_1x1_maps() -> None:
+    """199 synthetic samples split 1:1:4 give 33 / 33 / 133 samples: with batch 4 every split ends in a
+    batch of one sample, which BatchNorm cannot normalise at the last row's 1x1 maps (8 -> 4 -> 2 -> 1)."""
+    space = DagSpace(max_vertices=4)
+    rng = np.random.default_rng(0)
+    cells = tuple(tuple(space.encode(space.sample(rng)) for _ in range(2)) for _ in range(4))
+    cfg = TrialConfig(
+        seed=1,
+        data=DataConfig(dataset="synthetic", batch_size=4, synthetic_size=199),
+        model=ModelConfig(depth=4, window=2, final_channels=8, kernel_size=3),
+        train=TrainConfig(epochs=1, prune_k=2, fair_epochs=1, eval_paths=16),
+        cells=cells,
+    )
+    metrics, _ = _collect(cfg)
+    assert len(metrics[-1]["path_val_acc"]) == 16 and all(0 <= a <= 1 for a in metrics[-1]["path_val_acc"])
+    reports: list[dict] = []
+    path = standalone_config(cfg, [row[0] for row in cells], epochs=1)
+    run_standalone(path.to_dict(), lambda m, s: reports.append(m))
+    assert 0 <= reports[-1]["test_acc"] <= 1
