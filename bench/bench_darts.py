@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from hiernas.bilevel import Architect, BilevelSettings
-from hiernas.darts.networks import SearchNetwork
+from hiernas.darts.search_network import SearchNetwork
 
 
 def saved_activation_bytes(model: SearchNetwork, x: torch.Tensor, y: torch.Tensor) -> int:

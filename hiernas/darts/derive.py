@@ -9,8 +9,8 @@ DARTS-PD (three stages after a differentiable search):
 1. Soft pruning (``soft_prune``): DARTS' derived topology (two inputs per node, 2 * steps slots per cell)
    with the ``k`` strongest non-``none`` ops kept on each slot. A *path* picks one kept op per slot of
    both cells, i.e. it is a genotype; there are ``k ** n`` paths for ``n = 4 * steps`` slots.
-2. Path-wise strict-fair training (``fair_schedule``, ``fair_train_steps``). A step trains a *group* of
-   ``k`` paths on one batch, sums their gradients and makes one optimiser update. Group ``g`` (an offset
+2. Path-wise strict-fair training (``hiernas.fairness``, shared with the FaDE level). A step trains a
+   *group* of ``k`` paths on one batch, sums their gradients and makes one optimiser update. Group ``g`` (an offset
    vector in ``Z_k^(n-1)``) holds the paths ``p_j = (j, j + g_1, ..., j + g_{n-1}) mod k`` for
    ``j = 0..k-1``, so within a step every kept op of every slot is used exactly once (FairNAS strict
    fairness), and the ``k ** (n-1)`` groups partition the ``k ** n`` paths: over one cycle every path
@@ -24,20 +24,15 @@ DARTS-PD (three stages after a differentiable search):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
 
-from hiernas.fairness import fair_schedule, group_paths  # noqa: F401  (re-exported: the DARTS-PD API)
+from hiernas.paths import Path, all_paths
 from spaces.darts import PRIMITIVES, Genotype, genotype_from_json
-
-Path = tuple[int, ...]
 
 Weights = npt.ArrayLike
 
@@ -157,48 +152,6 @@ def soft_prune(
     return PrunedSupernet(steps, sources, kept)
 
 
-class PathModel(Protocol):
-    """What the fair training needs: a supernet that runs a genotype on its shared weights."""
-
-    def forward_genotype(self, x: Tensor, genotype: Genotype) -> Tensor: ...
-
-    def weight_parameters(self) -> list[nn.Parameter]: ...
-
-    def train(self, mode: bool = True) -> Any: ...
-
-
-def fair_train_steps(
-    model: PathModel,
-    pruned: PrunedSupernet,
-    groups: Sequence[Sequence[Path]],
-    batches: Iterator[tuple[Tensor, Tensor]],
-    optimizer: torch.optim.Optimizer,
-    device: torch.device,
-    grad_clip: float | None = None,
-    update_counts: MutableMapping[Path, int] | None = None,
-) -> float:
-    """One optimiser update per group: the group's path losses on one batch, gradients summed first.
-
-    ``update_counts[path]`` counts the updates each path took part in. Returns the mean path loss.
-    """
-    losses = []
-    model.train()
-    for group in groups:
-        x, y = next(batches)
-        x, y = x.to(device), y.to(device)
-        optimizer.zero_grad(set_to_none=True)
-        for path in group:
-            loss = F.cross_entropy(model.forward_genotype(x, pruned.genotype(path)), y)
-            loss.backward()  # gradients of the group's paths accumulate in .grad
-            losses.append(loss.item())
-            if update_counts is not None:
-                update_counts[tuple(path)] = update_counts.get(tuple(path), 0) + 1
-        if grad_clip:
-            nn.utils.clip_grad_norm_(model.weight_parameters(), grad_clip)
-        optimizer.step()
-    return float(np.mean(losses)) if losses else float("nan")
-
-
 @dataclass(frozen=True)
 class Candidate:
     """An evaluated path: its genotype, validation accuracy (shared weights) and evaluation-network size."""
@@ -289,8 +242,8 @@ def evolve_paths(
         return cache[path]
 
     if k**n <= population:
-        for index in range(k**n):
-            evaluate(tuple(int((index // k**i) % k) for i in range(n)))
+        for path in all_paths(n, k):
+            evaluate(path)
     else:
         current = [evaluate(tuple(int(v) for v in rng.integers(k, size=n))) for _ in range(population)]
         for _ in range(generations):

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
+from hiernas.checkpoint import Part, Report, State, resume_from, snapshot
 from hiernas.darts.config import EvalConfig
-from hiernas.darts.networks import EvalNetwork, count_parameters
+from hiernas.darts.eval_network import EvalNetwork
 from hiernas.darts.search import cosine_lr
+from hiernas.darts.skeleton import count_parameters
 from hiernas.datasets import input_spec
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, capped, cutout, darts_split, epoch_seed, make_loader, training_batches
@@ -64,9 +65,9 @@ def run_final_training(
     cutout_gen.manual_seed(cfg.seed + 1)
     drop_gen.manual_seed(cfg.seed + 2)
     model.drop_generator = drop_gen
-    loaders: Loaders = {"model": model.load_state_dict, "optimizer": optimizer.load_state_dict,
-               "cutout_rng": cutout_gen.set_state, "drop_rng": drop_gen.set_state}
-    start, metrics, finished = resume_from(resume, loaders, report, cfg.epochs)
+    parts = {"model": Part.of(model), "optimizer": Part.of(optimizer), "cutout_rng": Part.rng(cutout_gen),
+             "drop_rng": Part.rng(drop_gen)}
+    start, metrics, finished = resume_from(resume, parts, report, cfg.epochs)
     if finished:
         return metrics
     train_set: torch.utils.data.ConcatDataset[tuple[Tensor, ...]] = torch.utils.data.ConcatDataset(
@@ -113,8 +114,6 @@ def run_final_training(
             "final": epoch + 1 == cfg.epochs,
         }
         logger.info("final training epoch %d/%d test_acc=%.3f", epoch + 1, cfg.epochs, test_acc)
-        parts = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "cutout_rng": cutout_gen.get_state(), "drop_rng": drop_gen.get_state()}
         report(metrics, snapshot(epoch + 1, metrics, parts))
     return metrics
 

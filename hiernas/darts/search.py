@@ -27,16 +27,19 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from hiernas.bilevel import Architect, BilevelSettings
-from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
+from hiernas.checkpoint import TORCH_RNG, Part, Parts, Report, State, load_parts, resume_from, snapshot
 from hiernas.darts.config import DartsConfig
-from hiernas.darts.derive import PrunedSupernet, evolve_paths, fair_train_steps, soft_prune
-from hiernas.darts.networks import EvalNetwork, SearchNetwork, count_parameters
+from hiernas.darts.derive import PrunedSupernet, evolve_paths, soft_prune
+from hiernas.darts.eval_network import EvalNetwork
+from hiernas.darts.search_network import SearchNetwork
+from hiernas.darts.skeleton import count_parameters
 from hiernas.datasets import input_spec
-from hiernas.fairness import fair_schedule
+from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
+from hiernas.paths import Path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, capped, darts_split, epoch_seed, infinite_batches, make_loader, training_batches
 from spaces.darts import Genotype
@@ -115,18 +118,35 @@ class _Run:
         finally:
             self.model.train()
 
-    def state(self, stage: str, epoch: int, metrics: dict[str, Any], extra: State | None = None) -> State:
-        """A checkpoint dict, deep-copied: state_dict() aliases live tensors that later steps change."""
-        parts = {
-            "stage": stage,
-            "model": self.model.state_dict(),
-            "weight_optimizer": self.weight_opt.state_dict(),
-            "arch_optimizer": self.arch_opt.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "history": list(self.history),
-            **(extra or {}),
+    def parts(self) -> Parts:
+        """The checkpoint parts of the search stage (each saved and restored)."""
+        return {
+            "model": Part.of(self.model),
+            "weight_optimizer": Part.of(self.weight_opt),
+            "arch_optimizer": Part.of(self.arch_opt),
+            "torch_rng": TORCH_RNG,
+            "history": Part(lambda: list(self.history), lambda history: setattr(self, "history", list(history))),
         }
-        return snapshot(epoch, metrics, parts)
+
+
+@dataclass
+class _FairStage:
+    """DARTS-PD stage 2's own state: the pruned supernet, its optimiser and each path's update count."""
+
+    pruned: PrunedSupernet
+    optimizer: torch.optim.Optimizer
+    update_counts: dict[Path, int]
+
+    def parts(self) -> Parts:
+        """The checkpoint parts stage 2 adds to the search stage's (each saved and restored)."""
+        return {
+            "pruned": Part(self.pruned.to_json, lambda obj: setattr(self, "pruned", PrunedSupernet.from_json(obj))),
+            "fair_optimizer": Part.of(self.optimizer),
+            "update_counts": Part(
+                lambda: [[list(p), c] for p, c in self.update_counts.items()],
+                lambda pairs: setattr(self, "update_counts", {tuple(p): int(c) for p, c in pairs}),
+            ),
+        }
 
 
 def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
@@ -214,13 +234,9 @@ def run_darts_search(
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
     run = _setup(cfg, torch.device(device), splits)
-    loaders: Loaders = {"model": run.model.load_state_dict, "weight_optimizer": run.weight_opt.load_state_dict,
-               "arch_optimizer": run.arch_opt.load_state_dict, "torch_rng": torch.set_rng_state,
-               "history": lambda history: setattr(run, "history", list(history))}
-    start, last, finished = resume_from(resume, loaders, report, cfg.epochs)
+    start, last, finished = resume_from(resume, run.parts(), report, cfg.epochs)
     if finished:
         return last
-    extra: State = {k: resume[k] for k in ("pruned", "fair_step", "update_counts") if resume and k in resume}
     pd = cfg.method == "darts-pd"
     metrics: dict[str, Any] = {}
     for epoch in range(start, cfg.epochs):
@@ -240,34 +256,28 @@ def run_darts_search(
             metrics["val_acc"],
             metrics["genotype"],
         )
-        report(metrics, run.state("search", epoch + 1, metrics))
+        report(metrics, snapshot(epoch + 1, metrics, run.parts()))
     if pd:
-        metrics = _run_darts_pd(run, max(start, cfg.epochs), extra, report)
+        metrics = _run_darts_pd(run, max(start, cfg.epochs), resume, report)
     return metrics
 
 
-def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[str, Any]:
+def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -> dict[str, Any]:
     """DARTS-PD stages 2 and 3 after the search epochs (resumable at fair-epoch granularity)."""
     cfg, model = run.cfg, run.model
-    if "pruned" in extra:
-        pruned = PrunedSupernet.from_json(extra["pruned"])
-    else:
-        weights = model.arch_weights()
-        pruned = soft_prune(
-            weights["normal"].cpu().numpy(),
-            weights["reduce"].cpu().numpy(),
-            cfg.steps,
-            cfg.prune_k,
-            model.primitives,
-        )
     for p in model.arch_parameters():
         p.requires_grad_(False)  # alpha is frozen from here on
-    fair_opt = torch.optim.SGD(
-        model.weight_parameters(), lr=cfg.fair_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    weights = model.arch_weights()
+    fair = _FairStage(
+        soft_prune(weights["normal"].cpu().numpy(), weights["reduce"].cpu().numpy(), cfg.steps, cfg.prune_k,
+                   model.primitives),
+        torch.optim.SGD(model.weight_parameters(), lr=cfg.fair_lr, momentum=cfg.momentum,
+                        weight_decay=cfg.weight_decay),
+        {},
     )
-    if "fair_optimizer" in extra:
-        fair_opt.load_state_dict(extra["fair_optimizer"])
-    update_counts: dict[tuple[int, ...], int] = {tuple(p): c for p, c in extra.get("update_counts", [])}
+    if resume is not None and "pruned" in resume:  # a checkpoint of stage 2 or 3
+        load_parts(resume, fair.parts())
+    pruned, fair_opt = fair.pruned, fair.optimizer
     steps = run.steps_per_epoch()
     fair_done = max(0, start - cfg.epochs)
     schedule_rng = np.random.default_rng([cfg.seed, 2])
@@ -281,8 +291,11 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
         for group in fair_opt.param_groups:
             group["lr"] = lr
         chunk = groups[fair_epoch * per_epoch : (fair_epoch + 1) * per_epoch]
+        model.train()
         loss = fair_train_steps(
-            model, pruned, chunk, fair_batches, fair_opt, run.device, cfg.grad_clip, update_counts
+            lambda x, path: model.forward_genotype(x, pruned.genotype(path)), chunk, fair_batches, fair_opt,
+            run.device, clip=lambda: nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip),
+            update_counts=fair.update_counts,
         )
         val_loss, val_acc = run.validate(
             lambda x: model.forward_genotype(x, pruned.genotype([0] * len(pruned.slots)))
@@ -297,20 +310,10 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
             "epoch_time": time.perf_counter() - started,
             "final": False,
             "genotype": pruned.genotype([0] * len(pruned.slots)).dumps(),
-            "fair_paths_trained": len(update_counts),
-            "fair_update_counts": sorted(set(update_counts.values())),
+            "fair_paths_trained": len(fair.update_counts),
+            "fair_update_counts": sorted(set(fair.update_counts.values())),
         }
-        state = run.state(
-            "fair",
-            cfg.epochs + fair_epoch + 1,
-            metrics,
-            {
-                "pruned": pruned.to_json(),
-                "fair_optimizer": fair_opt.state_dict(),
-                "update_counts": [[list(p), c] for p, c in update_counts.items()],
-            },
-        )
-        report(metrics, state)
+        report(metrics, snapshot(cfg.epochs + fair_epoch + 1, metrics, {**run.parts(), **fair.parts()}))
     started = time.perf_counter()
     rng = np.random.default_rng([cfg.seed, 3])
     evolution = evolve_paths(
@@ -332,8 +335,8 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
         "pd_kept": json.dumps(pruned.to_json()),
         "pd_architectures": json.dumps([c.to_json() for c in evolution.selected]),
         "pd_evaluated": json.dumps([c.to_json() for c in evolution.evaluated]),
-        "fair_paths_trained": len(update_counts),
-        "fair_update_counts": sorted(set(update_counts.values())),
+        "fair_paths_trained": len(fair.update_counts),
+        "fair_update_counts": sorted(set(fair.update_counts.values())),
         "alpha_history": json.dumps(run.history),
         "final": True,
         **arch_metrics(model),
@@ -341,7 +344,7 @@ def _run_darts_pd(run: _Run, start: int, extra: State, report: Report) -> dict[s
     metrics["genotype"] = best.genotype.dumps()
     report(
         metrics,
-        run.state("evolution", cfg.epochs + cfg.fair_epochs + 1, metrics, {"pruned": pruned.to_json()}),
+        snapshot(cfg.epochs + cfg.fair_epochs + 1, metrics, {**run.parts(), **fair.parts()}),
     )
     return metrics
 

@@ -61,6 +61,8 @@ class HyperNet(nn.Module):
         model: shape and mixing settings.
         in_channels, num_classes, input_size: the data's channels, classes and image side.
         regulariser: the alpha max-norm regulariser (None: no penalty).
+        generator: source of the initial architecture weights (None: torch's global generator); the
+            module weights use torch's global generator, as ``SearchNetwork``'s do.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class HyperNet(nn.Module):
         num_classes: int,
         input_size: int,
         regulariser: MaxNormRegulariser | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         if len(cells) != model.depth or any(len(row) != model.window for row in cells):
@@ -82,7 +85,7 @@ class HyperNet(nn.Module):
         self.temperature = model.temperature
         self.regulariser = regulariser
         self.cells = [list(row) for row in cells]
-        self.alpha = nn.Parameter(torch.randn(model.depth, model.window))  # (depth, window)
+        self.alpha = nn.Parameter(torch.randn(model.depth, model.window, generator=generator))  # (depth, window)
         self.pools = nn.ModuleList()
         self.rows = nn.ModuleList()
         self.banks = nn.ModuleList()  # per-row shared convolutions (empty modules when not sharing)

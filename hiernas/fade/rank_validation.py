@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from hiernas.fade.ranks import kendall, path_log_rank, spearman, top_paths
+from hiernas.paths import decode_path
 from hiernas.results import plot_alpha_heatmap, plot_rank_scatter, write_csv, write_json
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def select_paths(log_p: np.ndarray, count: int, how: str, rng: np.random.Generat
     count = min(count, total)
     if how == "random":
         flat = rng.choice(total, size=count, replace=False)
-        return [tuple(int(c) for c in np.unravel_index(int(i), (window,) * depth)) for i in flat]
+        return [decode_path(int(i), depth, window) for i in flat]
     ranked = top_paths(log_p, total) if total <= 20_000 else None
     if ranked is None:
         raise ValueError(f"quantile selection needs at most 20000 paths, this space has {total}")

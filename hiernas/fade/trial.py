@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
-from hiernas.checkpoint import Loaders, Report, State, resume_from, snapshot
+from hiernas.checkpoint import TORCH_RNG, Part, Report, State, resume_from, snapshot
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
 from hiernas.fade.ranks import log_probs, top_paths
-from hiernas.fairness import fair_schedule
+from hiernas.fairness import fair_schedule, fair_train_steps
+from hiernas.paths import Path, all_paths, decode_path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
 from spaces.dag import DagCell, cell_from_json
@@ -37,15 +37,16 @@ def decode_cells(cells: Sequence[Sequence[Any]]) -> list[list[DagCell]]:
     return [[c if isinstance(c, DagCell) else cell_from_json(c) for c in row] for row in cells]
 
 
-def build_hypernet(cfg: TrialConfig, splits: Splits) -> HyperNet:
-    """The HyperNet a trial config describes, for the data's channels, size and classes."""
+def build_hypernet(cfg: TrialConfig, splits: Splits, generator: torch.Generator | None = None) -> HyperNet:
+    """The HyperNet a trial config describes, for the data's channels, size and classes; its alpha is drawn
+    from ``generator`` (None: torch's global generator)."""
     channels, height, _ = splits.input_shape
     regulariser = MaxNormRegulariser(cfg.train.reg_start, cfg.train.reg_end, tuple(cfg.train.reg_row_scale))
     if regulariser.row_scale and len(regulariser.row_scale) != cfg.model.depth:
         raise ValueError(
             f"reg_row_scale has {len(regulariser.row_scale)} entries, expected depth={cfg.model.depth}"
         )
-    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser)
+    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser, generator)
 
 
 def evaluate(
@@ -118,13 +119,15 @@ def run_hyper_trial(
     device = torch.device(device)
     torch.manual_seed(cfg.seed)
     splits = splits or make_splits(cfg.data, cfg.seed)
-    model = build_hypernet(cfg, splits).to(device)
+    # the trial's generator is torch's global one, seeded above with the trial seed: it draws alpha first,
+    # then the weights (one stream, so a seed gives the same network as before generators were explicit)
+    model = build_hypernet(cfg, splits, torch.default_generator).to(device)
     weight_opt, arch_opt = _optimisers(model, cfg)
     settings = BilevelSettings(order=cfg.train.order, grad_clip_value=cfg.train.grad_clip or None)
     architect = Architect(model, weight_opt, arch_opt, settings)
-    loaders: Loaders = {"model": model.load_state_dict, "weight_optimizer": weight_opt.load_state_dict,
-               "arch_optimizer": arch_opt.load_state_dict, "torch_rng": torch.set_rng_state}
-    start_epoch, metrics, finished = resume_from(resume, loaders, report, cfg.train.epochs)
+    parts = {"model": Part.of(model), "weight_optimizer": Part.of(weight_opt), "arch_optimizer": Part.of(arch_opt),
+             "torch_rng": TORCH_RNG}
+    start_epoch, metrics, finished = resume_from(resume, parts, report, cfg.train.epochs)
     if finished:
         return metrics
     batch = cfg.data.batch_size
@@ -163,8 +166,6 @@ def run_hyper_trial(
             metrics.update(final_metrics(model, splits))
         metrics["final"] = last
         logger.info("epoch %d/%d val_acc=%.3f", epoch + 1, cfg.train.epochs, val_acc)
-        parts = {"model": model.state_dict(), "weight_optimizer": weight_opt.state_dict(),
-                 "arch_optimizer": arch_opt.state_dict(), "torch_rng": torch.get_rng_state()}
         report(metrics, snapshot(epoch + 1, metrics, parts))
     return metrics
 
@@ -189,29 +190,24 @@ def run_path_stages(
     rng = np.random.default_rng(cfg.seed + 7)
     batch = cfg.data.batch_size
     steps = -(-len(splits.weights) // batch) * t.fair_epochs
-    update_counts: dict[tuple[int, ...], int] = {}
+    update_counts: dict[Path, int] = {}
     model.train()
     if t.fair_epochs > 0:
         batches = infinite_batches(make_loader(splits.weights, batch, seed=cfg.seed + 11))
-        for group in fair_schedule(cfg.model.depth, k, steps, rng):
-            x, y = next(batches)
-            x, y = x.to(device), y.to(device)
-            weight_opt.zero_grad(set_to_none=True)
-            for local in group:
-                path = tuple(kept[i][j] for i, j in enumerate(local))
-                F.cross_entropy(model.forward_path(x, path), y).backward()
-                update_counts[path] = update_counts.get(path, 0) + 1
-            model.alpha.grad = None
-            if t.grad_clip:
-                torch.nn.utils.clip_grad_value_(model.weight_parameters(), t.grad_clip)
-            weight_opt.step()
+        fair_train_steps(
+            lambda x, local: model.forward_path(x, [kept[i][j] for i, j in enumerate(local)]),
+            fair_schedule(cfg.model.depth, k, steps, rng), batches, weight_opt, device,
+            clip=(lambda: torch.nn.utils.clip_grad_value_(model.weight_parameters(), t.grad_clip))
+            if t.grad_clip else None,
+            update_counts=update_counts,
+        )
     total = k ** cfg.model.depth
     count = t.eval_paths or 0
     if count >= total:
-        local_paths = [tuple(int(c) for c in np.unravel_index(i, (k,) * cfg.model.depth)) for i in range(total)]
+        local_paths = list(all_paths(cfg.model.depth, k))
     else:
         chosen: Sequence[int] = rng.choice(total, size=count, replace=False).tolist() if count else []
-        local_paths = [tuple(int(c) for c in np.unravel_index(int(i), (k,) * cfg.model.depth)) for i in chosen]
+        local_paths = [decode_path(int(i), cfg.model.depth, k) for i in chosen]
     paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
     accs = [
         evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]

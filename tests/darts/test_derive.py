@@ -10,13 +10,13 @@ import torch
 from hiernas.darts.derive import (
     Candidate,
     evolve_paths,
-    fair_schedule,
-    fair_train_steps,
     select_tradeoff,
     soft_prune,
 )
-from hiernas.darts.networks import SearchNetwork, edge_index
+from hiernas.darts.search_network import SearchNetwork
+from hiernas.darts.skeleton import edge_index
 from hiernas.datasets import make_synthetic
+from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.splits import infinite_batches, make_loader
 from spaces.darts import PRIMITIVES, Genotype
 
@@ -95,7 +95,11 @@ def test_fair_training_updates_every_path_of_the_pruned_supernet_equally() -> No
     before = [p.detach().clone() for p in net.weight_parameters()]
     steps_taken = Counter[str]()
     optimizer.register_step_post_hook(lambda *_: steps_taken.update(["step"]))
-    loss = fair_train_steps(net, pruned, groups, batches, optimizer, torch.device("cpu"), 5.0, counts)
+    loss = fair_train_steps(
+        lambda x, path: net.forward_genotype(x, pruned.genotype(path)), groups, batches, optimizer,
+        torch.device("cpu"), clip=lambda: torch.nn.utils.clip_grad_norm_(net.weight_parameters(), 5.0),
+        update_counts=counts,
+    )
     assert np.isfinite(loss) and steps_taken["step"] == len(groups) == 16
     assert len(counts) == 2**4 and set(counts.values()) == {2}
     assert any(not torch.equal(a, b) for a, b in zip(before, net.weight_parameters(), strict=True))

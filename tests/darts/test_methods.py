@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from hiernas.bilevel import second_order_arch_grads
-from hiernas.darts.networks import SearchNetwork
+from hiernas.darts.search_network import SearchNetwork
 from hiernas.mixed import MixedChoice
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hiernas.darts.networks import EvalNetwork, SearchNetwork, count_parameters
+from hiernas.darts.eval_network import EvalNetwork
 from hiernas.darts.ops import OPS, make_op
+from hiernas.darts.search_network import SearchNetwork
+from hiernas.darts.skeleton import count_parameters
 from spaces.darts import DARTS_V2, PC_DARTS, PRIMITIVES
 
 

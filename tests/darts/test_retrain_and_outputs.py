@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from hiernas.darts.config import DartsConfig, EvalConfig
-from hiernas.darts.networks import EvalNetwork, count_parameters
+from hiernas.darts.eval_network import EvalNetwork
 from hiernas.darts.plots import write_search_outputs
 from hiernas.darts.retrain import run_final_training
 from hiernas.darts.search import run_darts_search
+from hiernas.darts.skeleton import count_parameters
 from spaces.darts import DARTS_V2, genotype_from_json
 
 DATA = {"dataset": "synthetic", "batch_size": 8, "synthetic_size": 64, "synthetic_shape": [1, 8, 8]}
