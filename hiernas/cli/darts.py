@@ -6,55 +6,46 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hiernas.cli.common import (
-    OneLineParser,
-    add_data_flags,
-    add_ray_flags,
-    command_main,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    start_ray,
-)
+from hiernas.cli import common as cli
 from hiernas.darts.config import BASE_METHODS, METHODS, DartsConfig
 
 # flags that override a DartsConfig field of the same name; only flags the user gave override the
 # method's published defaults (their argparse default is None, shown as "method default" in --help)
 OVERRIDES: tuple[tuple[str, Any, str], ...] = (
-    ("epochs", positive_int, "search epochs"),
-    ("channels", positive_int, "initial channels C (DARTS: 16)"),
-    ("layers", positive_int, "cells (DARTS: 8)"),
-    ("steps", positive_int, "intermediate nodes per cell (DARTS: 4)"),
-    ("weight_lr", positive_float, "weight learning rate"),
-    ("arch_lr", positive_float, "architecture learning rate"),
-    ("warmup_epochs", non_negative_int, "epochs with alpha frozen"),
-    ("channel_fraction", positive_int, "PC-DARTS K (4)"),
-    ("tau_max", positive_float, "GDAS temperature at the first epoch"),
-    ("tau_min", positive_float, "GDAS temperature at the last epoch"),
-    ("prune_k", positive_int, "DARTS-PD: ops kept per edge (2)"),
-    ("fair_epochs", non_negative_int, "DARTS-PD stage 2 epochs (600)"),
-    ("es_population", positive_int, "DARTS-PD evolution population"),
-    ("es_generations", non_negative_int, "DARTS-PD evolution generations"),
-    ("num_architectures", positive_int, "DARTS-PD: architectures of different sizes returned"),
-    ("eval_channels", positive_int, "channels of the network sizes are counted on (36)"),
-    ("eval_layers", positive_int, "cells of the network sizes are counted on (20)"),
-    ("max_steps_per_epoch", positive_int, "cap on steps per epoch (budget)"),
-    ("max_eval_batches", positive_int, "cap on validation batches"),
+    ("epochs", cli.positive_int, "search epochs"),
+    ("channels", cli.positive_int, "initial channels C (DARTS: 16)"),
+    ("layers", cli.positive_int, "cells (DARTS: 8)"),
+    ("steps", cli.positive_int, "intermediate nodes per cell (DARTS: 4)"),
+    ("weight_lr", cli.positive_float, "weight learning rate"),
+    ("arch_lr", cli.positive_float, "architecture learning rate"),
+    ("warmup_epochs", cli.non_negative_int, "epochs with alpha frozen"),
+    ("channel_fraction", cli.positive_int, "PC-DARTS K (4)"),
+    ("tau_max", cli.positive_float, "GDAS temperature at the first epoch"),
+    ("tau_min", cli.positive_float, "GDAS temperature at the last epoch"),
+    ("prune_k", cli.positive_int, "DARTS-PD: ops kept per edge (2)"),
+    ("fair_epochs", cli.non_negative_int, "DARTS-PD stage 2 epochs (600)"),
+    ("es_population", cli.positive_int, "DARTS-PD evolution population"),
+    ("es_generations", cli.non_negative_int, "DARTS-PD evolution generations"),
+    ("num_architectures", cli.positive_int, "DARTS-PD: architectures of different sizes returned"),
+    ("eval_channels", cli.positive_int, "channels of the network sizes are counted on (36)"),
+    ("eval_layers", cli.positive_int, "cells of the network sizes are counted on (20)"),
+    ("max_steps_per_epoch", cli.positive_int, "cap on steps per epoch (budget)"),
+    ("max_eval_batches", cli.positive_int, "cap on validation batches"),
 )
 
 
-def build_parser(add_help: bool = True) -> OneLineParser:
-    p = OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
+def build_parser(add_help: bool = True) -> cli.OneLineParser:
+    p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
     p.add_argument("--method", required=True, choices=METHODS, help="search method")
     p.add_argument("--base-method", default="pcdarts", choices=BASE_METHODS, help="DARTS-PD stage 1")
-    add_data_flags(p, batch_size=None)
-    p.add_argument("--limit", type=positive_int, default=None, help="use only this many samples")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="first seed")
-    p.add_argument("--seeds", type=positive_int, default=1, help="seeds seed..seed+N-1 as parallel trials")
+    cli.add_data_flags(p, batch_size=None)
+    p.add_argument("--limit", type=cli.positive_int, default=None, help="use only this many samples")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0, help="first seed")
+    p.add_argument("--seeds", type=cli.positive_int, default=1, help="seeds seed..seed+N-1 as parallel trials")
     for name, kind, text in OVERRIDES:
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"{text}; None: method default")
     p.add_argument("--params-only", action="store_true", help="print the search network's size and exit")
-    add_ray_flags(p, "results/darts_search")
+    cli.add_ray_flags(p, "results/darts_search")
     return p
 
 
@@ -77,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from hiernas.tune.darts import run_darts_seeds
 
-    start_ray(args)
+    cli.start_ray(args)
     rows = run_darts_seeds(cfg, args.seeds, args.results, args.cpus_per_trial, args.gpus_per_trial,
                            args.max_concurrent)
     for row in rows:
@@ -86,4 +77,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = command_main(build_parser, run)
+main = cli.command_main(build_parser, run)

@@ -8,37 +8,28 @@ import json
 import os
 from typing import Any
 
-from hiernas.cli.common import (
-    OneLineParser,
-    add_data_flags,
-    add_ray_flags,
-    command_main,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    start_ray,
-)
+from hiernas.cli import common as cli
 from hiernas.config import DataConfig
 from hiernas.darts.config import EvalConfig
 
 
-def build_parser(add_help: bool = True) -> OneLineParser:
-    p = OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
+def build_parser(add_help: bool = True) -> cli.OneLineParser:
+    p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
     p.add_argument("--genotype", required=True, help="published name (DARTS_V2, PC_DARTS, ...), JSON file or JSON")
-    add_data_flags(p, batch_size=96)
-    p.add_argument("--limit", type=positive_int, default=None, help="use only this many samples")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of weights, batches, cutout, drop-path")
-    p.add_argument("--epochs", type=positive_int, default=600, help="training epochs")
-    p.add_argument("--lr", type=positive_float, default=0.025, help="initial SGD learning rate (cosine to 0)")
-    p.add_argument("--channels", type=positive_int, default=36, help="initial channels C")
-    p.add_argument("--layers", type=positive_int, default=20, help="cells")
+    cli.add_data_flags(p, batch_size=96)
+    p.add_argument("--limit", type=cli.positive_int, default=None, help="use only this many samples")
+    p.add_argument("--seed", type=cli.non_negative_int, default=0, help="seed of weights, batches, cutout, drop-path")
+    p.add_argument("--epochs", type=cli.positive_int, default=600, help="training epochs")
+    p.add_argument("--lr", type=cli.positive_float, default=0.025, help="initial SGD learning rate (cosine to 0)")
+    p.add_argument("--channels", type=cli.positive_int, default=36, help="initial channels C")
+    p.add_argument("--layers", type=cli.positive_int, default=20, help="cells")
     p.add_argument("--auxiliary", action=argparse.BooleanOptionalAction, default=True, help="auxiliary head")
     p.add_argument("--auxiliary-weight", type=float, default=0.4, help="weight of the auxiliary loss")
     p.add_argument("--drop-path-prob", type=float, default=0.2, help="final drop-path probability")
-    p.add_argument("--cutout", type=non_negative_int, default=16, help="cutout length (0: off)")
-    p.add_argument("--max-steps-per-epoch", type=positive_int, default=None, help="cap on steps per epoch")
+    p.add_argument("--cutout", type=cli.non_negative_int, default=16, help="cutout length (0: off)")
+    p.add_argument("--max-steps-per-epoch", type=cli.positive_int, default=None, help="cap on steps per epoch")
     p.add_argument("--params-only", action="store_true", help="print the network's size and exit")
-    add_ray_flags(p, "results/train_final")
+    cli.add_ray_flags(p, "results/train_final")
     return p
 
 
@@ -84,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from hiernas.tune.darts import run_retraining
 
-    start_ray(args)
+    cli.start_ray(args)
     metrics = run_retraining(cfg, args.results, args.cpus_per_trial, args.gpus_per_trial)
     print(f"test_acc {float(metrics['test_acc']):.4f} after {metrics['epoch']} epochs, "
           f"{int(metrics['num_params'])} parameters (auxiliary excluded)")
     return 0
 
 
-main = command_main(build_parser, run)
+main = cli.command_main(build_parser, run)

@@ -5,40 +5,30 @@ from __future__ import annotations
 
 import argparse
 
-from hiernas.cli.common import (
-    OneLineParser,
-    add_data_flags,
-    add_ray_flags,
-    command_main,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    show_progress_log,
-    start_ray,
-)
+from hiernas.cli import common as cli
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, MAX_DEPTH, MAX_WINDOW, ModelConfig, TrainConfig, TrialConfig
 
 
-def build_parser(add_help: bool = True) -> OneLineParser:
-    p = OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
+def build_parser(add_help: bool = True) -> cli.OneLineParser:
+    p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
     p.add_argument("--depth", type=int, default=4, help=f"rows (cells) of the architecture, 1..{MAX_DEPTH}")
     p.add_argument("--window", type=int, default=6, help=f"candidate cells per row, 1..{MAX_WINDOW}")
     p.add_argument("--searcher", default="fade", help="fade | evolution | random")
-    p.add_argument("--iterations", type=positive_int, default=4, help="batches of hyper-architectures")
-    p.add_argument("--epochs", type=positive_int, default=2, help="hyper-architecture epochs per iteration")
-    p.add_argument("--repeats", type=positive_int, default=2, help="trials per iteration (seeds, alpha averaged)")
+    p.add_argument("--iterations", type=cli.positive_int, default=4, help="batches of hyper-architectures")
+    p.add_argument("--epochs", type=cli.positive_int, default=2, help="hyper-architecture epochs per iteration")
+    p.add_argument("--repeats", type=cli.positive_int, default=2, help="trials per iteration (seeds, alpha averaged)")
     p.add_argument("--gamma", type=float, default=0.1, help="probe distance in the feature space, (0, 1]")
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")
-    p.add_argument("--temperature", type=positive_float, default=ModelConfig.temperature,
+    p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES, help="how a row mixes its cells")
-    add_data_flags(p, batch_size=64)
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the searcher and the trials")
-    p.add_argument("--max-failures", type=non_negative_int, default=2, help="retries of a failed trial")
+    cli.add_data_flags(p, batch_size=64)
+    p.add_argument("--seed", type=cli.non_negative_int, default=0, help="seed of the searcher and the trials")
+    p.add_argument("--max-failures", type=cli.non_negative_int, default=2, help="retries of a failed trial")
     p.add_argument("--resume", action="store_true", help="continue the search in --results")
-    p.add_argument("--final-epochs", type=non_negative_int, default=15, help="stand-alone epochs of the best path")
-    add_ray_flags(p, "results/fade_search")
+    p.add_argument("--final-epochs", type=cli.non_negative_int, default=15, help="stand-alone epochs of the best path")
+    cli.add_ray_flags(p, "results/fade_search")
     return p
 
 
@@ -62,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
     )
     job = SearchJob(settings, base, args.results, resume=args.resume)  # bad input fails before Ray starts
-    show_progress_log("searchers.progress")
-    start_ray(args)
+    cli.show_progress_log("searchers.progress")
+    cli.start_ray(args)
     out = job.run()
     best = out["best"]
     acc = f", stand-alone test accuracy {best['test_acc']:.3f}" if "test_acc" in best else ""
@@ -72,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = command_main(build_parser, run)
+main = cli.command_main(build_parser, run)

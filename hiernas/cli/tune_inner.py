@@ -6,28 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 
-from hiernas.cli.common import (
-    OneLineParser,
-    add_data_flags,
-    add_ray_flags,
-    command_main,
-    non_negative_int,
-    positive_int,
-    start_ray,
-)
+from hiernas.cli import common as cli
 from hiernas.config import DataConfig
 from hiernas.fade.config import MAX_DEPTH, MAX_WINDOW, ModelConfig, TrainConfig, TrialConfig
 
 
-def build_parser(add_help: bool = True) -> OneLineParser:
-    p = OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
-    p.add_argument("--samples", type=positive_int, default=8, help="Optuna trials")
-    p.add_argument("--epochs", type=positive_int, default=4, help="max epochs per trial (ASHA max_t)")
-    p.add_argument("--depth", type=positive_int, default=4, help=f"rows of the hyper-architecture, 1..{MAX_DEPTH}")
-    p.add_argument("--window", type=positive_int, default=4, help=f"candidate cells per row, 1..{MAX_WINDOW}")
-    add_data_flags(p, batch_size=128)
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the cells, Optuna and the trials")
-    add_ray_flags(p, "results/tune_inner", max_concurrent=2)
+def build_parser(add_help: bool = True) -> cli.OneLineParser:
+    p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
+    p.add_argument("--samples", type=cli.positive_int, default=8, help="Optuna trials")
+    p.add_argument("--epochs", type=cli.positive_int, default=4, help="max epochs per trial (ASHA max_t)")
+    p.add_argument("--depth", type=cli.positive_int, default=4, help=f"rows of the hyper-architecture, 1..{MAX_DEPTH}")
+    p.add_argument("--window", type=cli.positive_int, default=4, help=f"candidate cells per row, 1..{MAX_WINDOW}")
+    cli.add_data_flags(p, batch_size=128)
+    p.add_argument("--seed", type=cli.non_negative_int, default=0, help="seed of the cells, Optuna and the trials")
+    cli.add_ray_flags(p, "results/tune_inner", max_concurrent=2)
     return p
 
 
@@ -48,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         model=ModelConfig(depth=args.depth, window=args.window), train=TrainConfig(epochs=args.epochs), cells=cells,
     )
     make_splits(base.data, base.seed)  # bad data fails before Ray starts
-    start_ray(args)
+    cli.start_ray(args)
     config, val_acc = tune_inner(base, args.samples, args.results, args.cpus_per_trial, args.gpus_per_trial,
                                  args.max_concurrent or 2)
     tuned = {"train": {k: config["train"][k] for k in ("weight_lr", "arch_lr", "reg_start")},
@@ -57,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = command_main(build_parser, run)
+main = cli.command_main(build_parser, run)

@@ -1,8 +1,6 @@
-"""Ray session and experiment plumbing shared by the scripts: start or join Ray, run a grid of trials
-with a progress bar, and turn failed trials into one readable error.
-
-With ``hiernas.tune.trainables`` this is the only hiernas module that imports Ray (the design allowed only
-``trainable.py``; running experiments is a separate responsibility from being a trial, so it lives here).
+"""Ray session and experiment plumbing: start or join Ray, check that a trial fits, build every Tuner of
+the project (``make_tuner``), run a grid of trials with a progress bar, and turn failed trials into one
+readable error.
 """
 
 from __future__ import annotations
