@@ -1,10 +1,11 @@
-"""FaDE's outer search (paper section 2.4): one anchor per row, moved by a finite-difference pseudo-gradient.
+"""FaDE's outer search (paper section 2.4): one anchor per row, moved by a pseudo-gradient step.
 
 Each row ``i`` keeps an anchor ``M_i`` in the space's normalised feature box ``[0, 1]^dim`` (uniformly
 random at the start). Row ``i`` of the next hyper-architecture holds the cells nearest to the probe points
 ``M_i + gamma * m * e_k`` and ``M_i - gamma * m * e_k`` for ``window // 2`` directions ``(k, m)``, in that
-order (+ then -), preceded by the cell nearest to ``M_i`` itself when ``window`` is odd. Cells in a row
-are distinct: when a probe's nearest cell is already in the row, the nearest one not yet in it is taken.
+order (+ then -), preceded by the cell nearest to ``M_i`` itself (the anchor's own cell) when ``window`` is
+odd. Cells in a row are distinct: when a probe's nearest cell is already in the row, the nearest one not
+yet in it is taken.
 
 Directions (``choose_directions``), with ``p = window // 2`` pairs and ``d = dim``:
 - ``p == d``: every axis once, ``m = 1`` (the paper's case ``dim = w / 2``).
@@ -12,16 +13,29 @@ Directions (``choose_directions``), with ``p = window // 2`` pairs and ``d = dim
   iteration (sorted), ``m = 1``; over iterations every axis gets probed.
 - ``p > d``: the axes cycle with growing multiples: ``(e_1, 1) .. (e_d, 1), (e_1, 2) .. (e_d, 2), ...``.
 
-Step (equation 1). After all trials of an iteration complete, ``beta(c)`` is the architecture weight of
-cell ``c`` (softmaxed ``alpha``, averaged over the repeats that succeeded). The paper writes
-``M <- M - lambda * sum_k e_k (beta(M + gamma e_k) - beta(M - gamma e_k))`` and calls it descent, but
-``beta`` is a weight where *higher is better*: subtracting that difference would step away from the better
-ranked side (paper figure 3: "a step towards better ranked architectures"). We therefore ascend:
+Step. After all trials of an iteration complete, ``beta(c)`` is the architecture weight of cell ``c``
+(softmaxed ``alpha``, averaged over the repeats that succeeded; ``target="log_beta"`` uses its log).
+Sign: ``beta`` is a weight where *higher is better*, so the anchor ascends (paper figure 3: "a step towards
+better ranked architectures"); equation (1)'s minus sign would step away from the better-ranked side:
 
-    M <- clip(M + step * g, 0, 1),  g_k = mean over pairs on axis k of (beta(+) - beta(-)) / m.
+    M <- clip(M + step * g, 0, 1)
 
-Dividing by ``m`` keeps a wider pair's coarser difference from counting more than a near one; with
-``p == d`` this is exactly equation (1) with the sign flipped. Axes not probed this iteration stay put.
+The pseudo-gradient ``g`` is in the units of equation (1): the change of ``beta`` across one probe pair's
+nominal span ``2 * gamma``. The probe points are not where the cells are: a probe's nearest cell sits off
+the probed axis, often at the same point as its partner or as another probe's cell (issue 10). So
+``g`` comes from one of three estimators (``ESTIMATORS``):
+
+- ``least_squares`` (default): every cell of the row takes part, the anchor's own cell included, at its
+  *actual* offset ``x_j - M`` from the anchor. Fit ``beta_j ~ c + (x_j - M) . s`` (intercept ``c``,
+  slope ``s``) by least squares, ridge-regularised when the offsets do not determine ``s`` (fewer
+  distinct cells than ``dim + 1``, or offsets in a lower-dimensional subspace); ``g = 2 * gamma * s``.
+- ``pairs``: each +- pair's difference over its actual displacement, ``beta(+) - beta(-) ~ (x+ - x-) . s``
+  (least squares over the pairs, ridge when underdetermined); pairs whose two cells share one feature
+  point carry no slope information and are skipped; ``g = 2 * gamma * s``.
+- ``paper``: equation (1) literally (up to the sign above): per axis, the mean of
+  ``(beta(+) - beta(-)) / m`` over the pairs that probed it, credited to the probed axis wherever the
+  cells really are; axes not probed this iteration stay put.
+
 If every repeat of an iteration fails, the anchors stay and the iteration is recorded as failed.
 """
 
@@ -39,9 +53,25 @@ from searchers.base import BatchSearcher
 from searchers.records import Proposal, check_float, check_int, path_fields
 from spaces.base import CellSpace, FloatArray
 
-__all__ = ["Direction", "FaDESearcher", "PseudoGradientStep", "choose_directions", "row_candidates"]
+__all__ = [
+    "ESTIMATORS",
+    "TARGETS",
+    "Direction",
+    "FaDESearcher",
+    "ProbedRow",
+    "PseudoGradientStep",
+    "choose_directions",
+    "pair_slots",
+    "ridge_least_squares",
+    "row_candidates",
+]
 
 logger = logging.getLogger(__name__)
+
+ESTIMATORS = ("least_squares", "pairs", "paper")
+TARGETS = ("beta", "log_beta")
+RIDGE = 1e-3  # relative to the mean eigenvalue of the offsets' scatter: ~min-norm where underdetermined
+MIN_BETA = 1e-12  # floor of beta before its log
 
 
 @dataclass(frozen=True)
@@ -62,16 +92,74 @@ def choose_directions(dim: int, pairs: int, rng: np.random.Generator) -> tuple[D
     return tuple(Direction(j % dim, j // dim + 1) for j in range(pairs))
 
 
+def pair_slots(pairs: int, anchor_cell_first: bool) -> list[tuple[int, int]]:
+    """Row positions ``(plus, minus)`` of each probe pair (after the anchor's cell when it comes first)."""
+    offset = int(anchor_cell_first)
+    return [(offset + 2 * j, offset + 2 * j + 1) for j in range(pairs)]
+
+
+def ridge_least_squares(design: FloatArray, target: FloatArray, ridge: float = RIDGE) -> FloatArray:
+    """The ``s`` minimising ``|design @ s - target|^2``, plus a ridge where ``design`` has a null space.
+
+    Full column rank: ordinary least squares. Otherwise ``(D^T D + lam I) s = D^T y`` with ``lam = ridge``
+    times the mean eigenvalue of ``D^T D`` (scale-free), which keeps ``s`` out of the directions the rows
+    never moved along (about the minimum-norm solution). An all-zero design gives ``s = 0``.
+    """
+    scatter = design.T @ design
+    scale = float(np.trace(scatter)) / max(design.shape[1], 1)
+    if design.size == 0 or scale <= 0.0:
+        return np.zeros(design.shape[1])
+    if np.linalg.matrix_rank(design, tol=1e-9 * np.sqrt(scale)) == design.shape[1]:
+        return np.asarray(np.linalg.lstsq(design, target, rcond=None)[0], dtype=np.float64)
+    regularised = scatter + ridge * scale * np.eye(design.shape[1])
+    return np.asarray(np.linalg.solve(regularised, design.T @ target), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ProbedRow:
+    """One row after training: the anchor, where its cells really are, and their trained weights."""
+
+    anchor: FloatArray  # (dim,) the anchor the row was built around
+    features: FloatArray  # (window, dim) the cells' actual normalised features, in row order
+    beta: FloatArray  # (window,) softmaxed alpha of the cells, in row order
+    directions: tuple[Direction, ...]  # the probe pairs, in row order
+    anchor_cell_first: bool  # whether position 0 holds the anchor's own cell (odd window)
+
+    @classmethod
+    def from_plan(
+        cls, anchor: npt.ArrayLike, features: npt.ArrayLike, beta: npt.ArrayLike, directions: Sequence[Any]
+    ) -> ProbedRow:
+        """A row from JSON-like pieces (``directions`` as ``[axis, multiple]`` lists or ``Direction``s)."""
+        feats = np.asarray(features, dtype=np.float64)
+        parsed = tuple(d if isinstance(d, Direction) else Direction(int(d[0]), int(d[1])) for d in directions)
+        return cls(
+            anchor=np.asarray(anchor, dtype=np.float64),
+            features=feats,
+            beta=np.asarray(beta, dtype=np.float64),
+            directions=parsed,
+            anchor_cell_first=len(feats) % 2 == 1,
+        )
+
+
 @dataclass(frozen=True)
 class PseudoGradientStep:
-    """Equation (1) of FaDE, ascending: probe width ``gamma`` and step size ``step`` (the paper's lambda)."""
+    """The anchor update: probe width ``gamma``, step size ``step`` (the paper's lambda), the estimator.
+
+    ``estimator`` is one of ``ESTIMATORS`` and ``target`` one of ``TARGETS`` (module docstring).
+    """
 
     gamma: float = 0.1  # normalised features: 0.1 reaches the next vertex count (spacing 0.2) half-way
     step: float = 1.0  # beta differences are O(1 / window): a step of 1 moves the anchor by O(gamma)
+    estimator: str = "least_squares"
+    target: str = "beta"
 
     def __post_init__(self) -> None:
         check_float("gamma", self.gamma, 0.0, 1.0, low_open=True, high_open=False)
         check_float("step", self.step, 0.0, np.inf, low_open=True, high_open=True)
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {self.estimator!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {list(TARGETS)}, got {self.target!r}")
 
     def probe_points(
         self, anchor: npt.ArrayLike, directions: Sequence[Direction], include_anchor: bool
@@ -85,36 +173,41 @@ class PseudoGradientStep:
             points += [centre + offset, centre - offset]
         return points
 
-    def gradient(
-        self,
-        dim: int,
-        directions: Sequence[Direction],
-        beta_plus: Sequence[float],
-        beta_minus: Sequence[float],
-    ) -> FloatArray:
-        """Per axis, the mean of ``(beta(+) - beta(-)) / multiple`` over the pairs probing that axis."""
-        if not len(directions) == len(beta_plus) == len(beta_minus):
+    def gradient(self, row: ProbedRow) -> FloatArray:
+        """The pseudo-gradient of ``row``: beta's change across a probe pair's span, per feature axis."""
+        window = len(row.beta)
+        slots = pair_slots(len(row.directions), row.anchor_cell_first)
+        if row.features.shape != (window, row.anchor.size) or (slots and slots[-1][1] >= window):
             raise ValueError(
-                f"need one beta pair per direction, got {len(directions)} directions, "
-                f"{len(beta_plus)} plus and {len(beta_minus)} minus"
+                f"need one feature row per beta and room for {len(row.directions)} pairs, got features "
+                f"{row.features.shape}, {window} betas, anchor of size {row.anchor.size}"
             )
-        total, count = np.zeros(dim), np.zeros(dim)
-        for direction, plus, minus in zip(directions, beta_plus, beta_minus, strict=True):
-            total[direction.axis] += (plus - minus) / direction.multiple
+        y = np.log(np.maximum(row.beta, MIN_BETA)) if self.target == "log_beta" else row.beta
+        if self.estimator == "paper":
+            return self._paper(row, y, slots)
+        if self.estimator == "pairs":
+            plus, minus = [p for p, _ in slots], [m for _, m in slots]
+            design, response = row.features[plus] - row.features[minus], y[plus] - y[minus]
+            moved = np.linalg.norm(design, axis=1) > 1e-12  # same feature point: no slope information
+            slope = ridge_least_squares(design[moved], response[moved])
+        else:
+            offsets = row.features - row.anchor
+            # the intercept by centring: the slope of a fit with a free constant
+            slope = ridge_least_squares(offsets - offsets.mean(axis=0), y - y.mean())
+        return 2.0 * self.gamma * slope
+
+    @staticmethod
+    def _paper(row: ProbedRow, y: FloatArray, slots: Sequence[tuple[int, int]]) -> FloatArray:
+        """Equation (1): per axis, the mean of ``(y(+) - y(-)) / multiple`` over the pairs probing it."""
+        total, count = np.zeros(row.anchor.size), np.zeros(row.anchor.size)
+        for direction, (plus, minus) in zip(row.directions, slots, strict=True):
+            total[direction.axis] += (y[plus] - y[minus]) / direction.multiple
             count[direction.axis] += 1
         return total / np.maximum(count, 1)
 
-    def apply(
-        self,
-        anchor: npt.ArrayLike,
-        directions: Sequence[Direction],
-        beta_plus: Sequence[float],
-        beta_minus: Sequence[float],
-        bounds: tuple[FloatArray, FloatArray],
-    ) -> FloatArray:
-        """The next anchor: a step toward the better-ranked side of every pair, clipped to ``bounds``."""
-        centre = np.asarray(anchor, dtype=np.float64)
-        moved = centre + self.step * self.gradient(centre.size, directions, beta_plus, beta_minus)
+    def apply(self, row: ProbedRow, bounds: tuple[FloatArray, FloatArray]) -> FloatArray:
+        """The next anchor: a step toward the better-ranked cells (ascent on beta), clipped to ``bounds``."""
+        moved = row.anchor + self.step * self.gradient(row)
         return np.clip(moved, bounds[0], bounds[1])
 
 
@@ -132,7 +225,7 @@ class FaDESearcher(BatchSearcher):
     Example (``hyper_trainable`` reports ``alpha`` and ``val_acc`` every epoch)::
 
         from ray import tune
-        from hiernas.trainable import hyper_trainable
+        from hiernas.tune.trainables import hyper_trainable
         from searchers.fade import FaDESearcher
         from spaces.dag import DagSpace
 
@@ -160,11 +253,13 @@ class FaDESearcher(BatchSearcher):
         metric: str = "val_acc",
         mode: str = "max",
         seed: int = 0,
+        estimator: str = "least_squares",
+        target: str = "beta",
     ) -> None:
         super().__init__(
             space, depth, window, iterations, repeats=repeats, metric=metric, mode=mode, seed=seed
         )
-        self.pseudo_gradient = PseudoGradientStep(gamma=gamma, step=step)
+        self.pseudo_gradient = PseudoGradientStep(gamma=gamma, step=step, estimator=estimator, target=target)
         self._anchors: FloatArray | None = None
 
     @property
@@ -202,19 +297,21 @@ class FaDESearcher(BatchSearcher):
             "directions": proposal.plan["directions"],
             "anchor_cell_first": self.window % 2 == 1,
             "cell_features": proposal.plan["cell_features"],
+            "estimator": self.pseudo_gradient.estimator,
+            "pseudo_gradient": None,
             "best_path": None,
             "best_cells": None,
             "log_rank": None,
         }
         if alpha is not None:
-            offset = self.window % 2
-            for row, pairs in enumerate(proposal.plan["directions"]):
-                directions = [Direction(int(axis), int(multiple)) for axis, multiple in pairs]
-                plus = [float(alpha[row, offset + 2 * j]) for j in range(len(directions))]
-                minus = [float(alpha[row, offset + 2 * j + 1]) for j in range(len(directions))]
-                after[row] = self.pseudo_gradient.apply(
-                    before[row], directions, plus, minus, self.space.bounds
-                )
+            gradients = []
+            for row, (pairs, features) in enumerate(
+                zip(proposal.plan["directions"], proposal.plan["cell_features"], strict=True)
+            ):
+                probed = ProbedRow.from_plan(before[row], features, alpha[row], pairs)
+                gradients.append(self.pseudo_gradient.gradient(probed))
+                after[row] = self.pseudo_gradient.apply(probed, self.space.bounds)
+            record["pseudo_gradient"] = [g.tolist() for g in gradients]
             best = [int(np.argmax(alpha_row)) for alpha_row in alpha]
             record.update(path_fields(proposal.cells, best, alpha))
         self._anchors = after
@@ -227,7 +324,8 @@ class FaDESearcher(BatchSearcher):
         return f"{super().describe(record)}, anchors [{anchors}]"
 
     def _settings(self) -> dict[str, Any]:
-        return {"gamma": self.pseudo_gradient.gamma, "step": self.pseudo_gradient.step}
+        step = self.pseudo_gradient
+        return {"gamma": step.gamma, "step": step.step, "estimator": step.estimator, "target": step.target}
 
     def _algorithm_state(self) -> dict[str, Any]:
         return {"anchors": None if self._anchors is None else self._anchors.tolist()}

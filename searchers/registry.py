@@ -1,8 +1,9 @@
 """The searchers by name: ``make_searcher("fade" | "evolution" | "random", space, ...)`` (no torch).
 
 Every searcher gets the same budget (``iterations`` batches of ``repeats`` trials over ``depth`` rows of
-``window`` cells), the same metric and mode and the same seed; ``gamma`` and ``step`` are FaDE's own
-(its probe width and step size) and are ignored by the others, which keep their defaults otherwise.
+``window`` cells), the same metric and mode and the same seed; ``gamma``, ``step`` and ``estimator`` are
+FaDE's own (its probe width, step size and pseudo-gradient estimator, ``searchers.fade.ESTIMATORS``) and
+are ignored by the others, which keep their defaults otherwise.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ def make_searcher(
     seed: int = 0,
     gamma: float = 0.1,
     step: float = 1.0,
+    estimator: str = "least_squares",
     metric: str = "val_acc",
     mode: str = "max",
 ) -> BatchSearcher:
     """The searcher called ``name`` (one of ``SEARCHERS``) over ``space``; a ValueError for another name."""
     common: dict[str, Any] = {"repeats": repeats, "metric": metric, "mode": mode, "seed": seed}
     if name == "fade":
-        return FaDESearcher(space, depth, window, iterations, gamma=gamma, step=step, **common)
+        return FaDESearcher(
+            space, depth, window, iterations, gamma=gamma, step=step, estimator=estimator, **common
+        )
     if name == "evolution":
         return EvolutionSearcher(space, depth, window, iterations, **common)
     if name == "random":

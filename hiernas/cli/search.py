@@ -20,6 +20,8 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--repeats", type=cli.positive_int, default=2, help="trials per iteration (seeds, alpha averaged)")
     p.add_argument("--gamma", type=float, default=0.1, help="probe distance in the feature space, (0, 1]")
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")
+    p.add_argument("--fade-step", default="least_squares", choices=("least_squares", "pairs", "paper"),
+                   help="FaDE's pseudo-gradient: least squares on the cells' real offsets, or equation (1)")
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES, help="how a row mixes its cells")
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
-        step=args.step, final_epochs=args.final_epochs, cpus_per_trial=args.cpus_per_trial,
+        step=args.step, fade_step=args.fade_step, final_epochs=args.final_epochs, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
     )
     job = SearchJob(settings, base, args.results, resume=args.resume)  # bad input fails before Ray starts

@@ -41,6 +41,7 @@ class SearchSettings:
     repeats: int = 1
     gamma: float = 0.1
     step: float = 1.0
+    fade_step: str = "least_squares"  # FaDE's pseudo-gradient estimator: searchers.fade.ESTIMATORS
     max_vertices: int = 6
     final_epochs: int = 15
     cpus_per_trial: float = 1
@@ -64,6 +65,7 @@ def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher
     return make_searcher(
         settings.searcher, DagSpace(settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,
+        estimator=settings.fade_step,
     )
 
 

@@ -10,7 +10,16 @@ import pytest
 from ray.tune.search import Searcher
 from searcher_stub import drive, stub_metrics
 
-from searchers.fade import Direction, FaDESearcher, PseudoGradientStep, choose_directions, row_candidates
+from searchers.fade import (
+    ESTIMATORS,
+    Direction,
+    FaDESearcher,
+    ProbedRow,
+    PseudoGradientStep,
+    choose_directions,
+    ridge_least_squares,
+    row_candidates,
+)
 from spaces.dag import DagSpace
 
 BOUNDS = (np.zeros(3), np.ones(3))
@@ -24,32 +33,146 @@ def space() -> DagSpace:
 # ---------------------------------------------------------------- pure units
 
 
-def test_step_moves_the_anchor_toward_the_winning_plus_side() -> None:
-    step = PseudoGradientStep(gamma=0.1, step=0.5)
-    anchor = np.array([0.5, 0.5, 0.5])
-    directions = [Direction(0), Direction(1), Direction(2)]
-    moved = step.apply(
-        anchor, directions, beta_plus=[0.6, 0.2, 0.3], beta_minus=[0.1, 0.2, 0.5], bounds=BOUNDS
-    )
+def paper_row(anchor: list[float], directions: list[Direction], plus: list[float], minus: list[float]) -> ProbedRow:
+    """A row of pairs only, each cell exactly on its probe point (where the paper assumes it)."""
+    step = PseudoGradientStep(gamma=0.1)
+    features = step.probe_points(anchor, directions, include_anchor=False)
+    beta = [b for pair in zip(plus, minus, strict=True) for b in pair]
+    return ProbedRow.from_plan(anchor, features, beta, directions)
+
+
+def test_paper_step_moves_the_anchor_toward_the_winning_plus_side() -> None:
+    step = PseudoGradientStep(gamma=0.1, step=0.5, estimator="paper")
+    anchor = [0.5, 0.5, 0.5]
+    row = paper_row(anchor, [Direction(0), Direction(1), Direction(2)], [0.6, 0.2, 0.3], [0.1, 0.2, 0.5])
+    moved = step.apply(row, BOUNDS)
     assert moved[0] > anchor[0]  # + side won on axis 0
     assert moved[1] == anchor[1]  # a tie does not move
     assert moved[2] < anchor[2]  # - side won on axis 2
     np.testing.assert_allclose(moved - anchor, 0.5 * np.array([0.5, 0.0, -0.2]))
 
 
-def test_step_is_clipped_to_the_bounds() -> None:
-    step = PseudoGradientStep(gamma=0.1, step=10.0)
-    moved = step.apply([0.95, 0.05, 0.5], [Direction(0), Direction(1)], [1.0, 0.0], [0.0, 1.0], BOUNDS)
-    np.testing.assert_array_equal(moved, [1.0, 0.0, 0.5])
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_step_is_clipped_to_the_bounds(estimator: str) -> None:
+    step = PseudoGradientStep(gamma=0.1, step=100.0, estimator=estimator)
+    row = paper_row([0.95, 0.05, 0.5], [Direction(0), Direction(1)], [1.0, 0.0], [0.0, 1.0])
+    np.testing.assert_allclose(step.apply(row, BOUNDS), [1.0, 0.0, 0.5], atol=1e-12)
 
 
-def test_gradient_averages_pairs_per_axis_and_scales_multiples() -> None:
-    step = PseudoGradientStep(gamma=0.1, step=1.0)
+def test_paper_gradient_averages_pairs_per_axis_and_scales_multiples() -> None:
+    step = PseudoGradientStep(gamma=0.1, step=1.0, estimator="paper")
     directions = [Direction(0, 1), Direction(0, 2), Direction(1, 1)]
-    gradient = step.gradient(3, directions, [0.5, 0.6, 0.3], [0.1, 0.2, 0.3])
-    np.testing.assert_allclose(gradient, [(0.4 + 0.4 / 2) / 2, 0.0, 0.0])
-    with pytest.raises(ValueError, match="one beta pair per direction"):
-        step.gradient(3, directions, [0.5], [0.1])
+    row = paper_row([0.5, 0.5, 0.5], directions, [0.5, 0.6, 0.3], [0.1, 0.2, 0.3])
+    np.testing.assert_allclose(step.gradient(row), [(0.4 + 0.4 / 2) / 2, 0.0, 0.0])
+    short = ProbedRow.from_plan([0.5, 0.5, 0.5], np.zeros((2, 3)), [0.5, 0.1], directions)
+    with pytest.raises(ValueError, match="room for 3 pairs"):
+        step.gradient(short)
+
+
+def test_paper_step_is_equation_one_on_the_probe_axis_wherever_the_cells_are() -> None:
+    """Equation (1) literally: the pair's difference goes to the probed axis even when the cells moved
+    along another one; the real-position estimators follow the cells."""
+    anchor = np.array([0.5, 0.5])
+    features = np.array([[0.5, 0.7], [0.5, 0.3]])  # probed axis 0, the cells differ along axis 1
+    row = ProbedRow.from_plan(anchor, features, [0.6, 0.4], [[0, 1]])
+    paper = PseudoGradientStep(gamma=0.1, estimator="paper").gradient(row)
+    np.testing.assert_allclose(paper, [0.2, 0.0])
+    for estimator in ("least_squares", "pairs"):
+        gradient = PseudoGradientStep(gamma=0.1, estimator=estimator).gradient(row)
+        assert gradient[0] == pytest.approx(0.0, abs=1e-12) and gradient[1] > 0, estimator
+
+
+def planted_row(
+    space: DagSpace, anchor: np.ndarray, slope: np.ndarray, window: int, rng: np.random.Generator, noise: float
+) -> ProbedRow:
+    """A row built as the searcher builds it, beta linear in the cells' actual features (plus noise)."""
+    directions = choose_directions(space.dim, window // 2, rng)
+    points = PseudoGradientStep(gamma=0.1).probe_points(anchor, directions, include_anchor=window % 2 == 1)
+    features = np.array([space.features(cell) for cell in row_candidates(space, points)])
+    beta = 1.0 / window + (features - anchor) @ slope + noise * rng.standard_normal(window)
+    return ProbedRow.from_plan(anchor, features, beta, directions)
+
+
+@pytest.mark.parametrize("window", [6, 7, 9])
+@pytest.mark.parametrize("estimator", ["least_squares", "pairs"])
+def test_real_position_step_points_along_a_planted_linear_beta(
+    space: DagSpace, estimator: str, window: int
+) -> None:
+    """Without noise, beta linear in the features: the step's cosine with the true gradient is > 0.9."""
+    rng = np.random.default_rng(window)
+    step = PseudoGradientStep(gamma=0.1, estimator=estimator)
+    cosines: list[float] = []
+    for _ in range(30):
+        anchor = rng.uniform(0.15, 0.85, size=space.dim)
+        slope = rng.standard_normal(space.dim) * 0.3
+        gradient = step.gradient(planted_row(space, anchor, slope, window, rng, noise=0.0))
+        norm = np.linalg.norm(gradient) * np.linalg.norm(slope)
+        cosines.append(0.0 if norm == 0 else float(gradient @ slope / norm))  # no usable pair: no step
+    if estimator == "least_squares":  # an exact fit whenever the cells span the feature space
+        assert np.median(cosines) > 0.999 and min(cosines) > 0.0
+    else:  # pairs may span fewer axes, or none
+        assert np.median(cosines) > 0.9 and min(cosines) >= 0.0
+
+
+def test_least_squares_with_cells_on_the_probe_points_points_along_the_gradient() -> None:
+    """Where the cells sit where the paper assumes, both estimators agree on the planted gradient."""
+    slope = np.array([0.3, -0.2, 0.1])
+    anchor = np.array([0.5, 0.5, 0.5])
+    directions = [Direction(0), Direction(1), Direction(2)]
+    plus = [1 / 6 + 0.1 * s for s in slope]
+    minus = [1 / 6 - 0.1 * s for s in slope]
+    row = paper_row(list(anchor), directions, plus, minus)
+    for estimator in ESTIMATORS:
+        gradient = PseudoGradientStep(gamma=0.1, estimator=estimator).gradient(row)
+        np.testing.assert_allclose(gradient, 0.2 * slope, atol=1e-12)  # beta change across one pair
+
+
+def test_pairs_without_displacement_are_skipped() -> None:
+    """A pair whose two cells share one feature point adds nothing, however different its betas."""
+    anchor = np.array([0.5, 0.5])
+    features = np.array([[0.6, 0.5], [0.4, 0.5], [0.5, 0.55], [0.5, 0.55]])  # the axis-1 pair: one point
+    with_noise = ProbedRow.from_plan(anchor, features, [0.4, 0.2, 0.9, 0.0], [[0, 1], [1, 1]])
+    without = ProbedRow.from_plan(anchor, features[:2], [0.4, 0.2], [[0, 1]])
+    step = PseudoGradientStep(gamma=0.1, estimator="pairs")
+    np.testing.assert_allclose(step.gradient(with_noise), step.gradient(without))
+    # slope 1 on axis 0 (less the ridge's shrinkage), nothing on the unobserved axis 1
+    np.testing.assert_allclose(step.gradient(without), [0.2, 0.0], rtol=1e-2)
+    lone = ProbedRow.from_plan(anchor, features[2:], [0.9, 0.0], [[1, 1]])
+    np.testing.assert_array_equal(step.gradient(lone), [0.0, 0.0])  # nothing left: no step
+
+
+def test_least_squares_lets_the_anchor_cell_take_part() -> None:
+    """Odd window: the anchor's own cell (position 0) is a data point of the fit; paper ignores it."""
+    anchor = np.array([0.5, 0.5])
+    features = np.array([[0.5, 0.5], [0.6, 0.5], [0.4, 0.5]])
+    low_anchor = ProbedRow.from_plan(anchor, features, [0.0, 0.5, 0.5], [[0, 1]])
+    high_anchor = ProbedRow.from_plan(anchor, features, [1.0, 0.5, 0.5], [[0, 1]])
+    least_squares = PseudoGradientStep(gamma=0.1, estimator="least_squares")
+    paper = PseudoGradientStep(gamma=0.1, estimator="paper")
+    np.testing.assert_allclose(paper.gradient(low_anchor), paper.gradient(high_anchor))
+    # with the anchor cell off the pairs' line, its beta moves the fit toward or away from it
+    shifted = features.copy()
+    shifted[0] = [0.5, 0.6]
+    up = least_squares.gradient(ProbedRow.from_plan(anchor, shifted, [1.0, 0.5, 0.5], [[0, 1]]))
+    down = least_squares.gradient(ProbedRow.from_plan(anchor, shifted, [0.0, 0.5, 0.5], [[0, 1]]))
+    assert up[1] > 0 > down[1]
+
+
+def test_ridge_least_squares_underdetermined_and_degenerate() -> None:
+    exact = ridge_least_squares(np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 4.0, 3.0]))
+    np.testing.assert_allclose(exact, [1.0, 2.0])
+    one_row = ridge_least_squares(np.array([[0.1, 0.0]]), np.array([0.05]))
+    assert one_row[0] == pytest.approx(0.5, rel=1e-2) and one_row[1] == pytest.approx(0.0)  # ~min norm
+    np.testing.assert_array_equal(ridge_least_squares(np.zeros((3, 2)), np.ones(3)), [0.0, 0.0])
+    np.testing.assert_array_equal(ridge_least_squares(np.zeros((0, 2)), np.zeros(0)), [0.0, 0.0])
+
+
+def test_log_beta_target_fits_the_log() -> None:
+    anchor = np.array([0.5])
+    features = np.array([[0.6], [0.4]])
+    row = ProbedRow.from_plan(anchor, features, [np.e * 0.1, 0.1], [[0, 1]])
+    gradient = PseudoGradientStep(gamma=0.1, target="log_beta").gradient(row)
+    np.testing.assert_allclose(gradient, [1.0])  # log-beta change across the pair
 
 
 def test_probe_points_order() -> None:
@@ -61,6 +184,10 @@ def test_probe_points_order() -> None:
 def test_step_parameters_are_validated(gamma: float, step: float) -> None:
     with pytest.raises(ValueError, match="gamma|step"):
         PseudoGradientStep(gamma=gamma, step=step)
+    with pytest.raises(ValueError, match="estimator"):
+        PseudoGradientStep(estimator="descent")
+    with pytest.raises(ValueError, match="target"):
+        PseudoGradientStep(target="alpha")
 
 
 def test_choose_directions_cases() -> None:
@@ -117,7 +244,9 @@ def test_batch_protocol(space: DagSpace) -> None:
     assert isinstance(first, dict)
     assert all(c["cells"] == first["cells"] for c in configs if isinstance(c, dict))
     assert len(first["cells"]) == 2 and all(len(row) == 5 for row in first["cells"])
-    for row, anchor in zip(first["cells"], searcher.anchors, strict=True):
+    anchors = searcher.anchors
+    assert anchors is not None
+    for row, anchor in zip(first["cells"], anchors, strict=True):
         cells = [space.decode(obj) for obj in row]
         assert len(set(cells)) == 5
         assert cells[0] == space.nearest(anchor)  # odd window: the anchor's own cell first
@@ -157,8 +286,9 @@ def test_anchors_move_toward_the_winning_cells(space: DagSpace) -> None:
     assert list(best.cells) == searcher.history[best.iteration]["best_cells"]
 
 
-def test_step_uses_alpha_averaged_over_repeats(space: DagSpace) -> None:
-    searcher = FaDESearcher(space, depth=1, window=2, iterations=1, repeats=2, step=1.0, seed=0)
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_step_uses_alpha_averaged_over_repeats(space: DagSpace, estimator: str) -> None:
+    searcher = FaDESearcher(space, depth=1, window=2, iterations=1, repeats=2, step=1.0, seed=0, estimator=estimator)
     a, b = searcher.suggest("a"), searcher.suggest("b")
     assert isinstance(a, dict) and isinstance(b, dict)
     before = searcher.anchors
@@ -168,11 +298,19 @@ def test_step_uses_alpha_averaged_over_repeats(space: DagSpace) -> None:
     record = searcher.history[0]
     np.testing.assert_allclose(record["alpha"], [[0.6, 0.4]])
     assert record["metric"] == pytest.approx(0.6)
-    axis = record["directions"][0][0][0]
-    moved = np.array(record["anchors_after"][0]) - before[0]
-    expected = np.zeros(space.dim)
-    expected[axis] = 0.2
-    np.testing.assert_allclose(moved, np.clip(before[0] + expected, 0, 1) - before[0], atol=1e-12)
+    assert record["estimator"] == estimator
+    row = ProbedRow.from_plan(before[0], record["cell_features"][0], [0.6, 0.4], record["directions"][0])
+    step = PseudoGradientStep(gamma=0.1, step=1.0, estimator=estimator)
+    np.testing.assert_allclose(record["pseudo_gradient"][0], step.gradient(row))
+    np.testing.assert_allclose(record["anchors_after"][0], step.apply(row, space.bounds))
+    if estimator == "paper":  # equation (1): the whole difference 0.2 on the probed axis
+        axis = record["directions"][0][0][0]
+        expected = np.zeros(space.dim)
+        expected[axis] = 0.2
+        np.testing.assert_allclose(record["anchors_after"][0], np.clip(before[0] + expected, 0, 1), atol=1e-12)
+    else:  # toward the + cell, which won
+        features = np.array(record["cell_features"][0])
+        assert (np.array(record["anchors_after"][0]) - before[0]) @ (features[0] - features[1]) >= 0
 
 
 def test_failed_repeats(space: DagSpace, caplog: pytest.LogCaptureFixture) -> None:
