@@ -60,15 +60,17 @@ def test_make_searcher_equals_the_direct_construction(name: str) -> None:
     assert built.get_state() == direct.get_state()
 
 
-def test_fade_takes_gamma_and_step_and_the_others_keep_their_defaults() -> None:
-    fade = make_searcher("fade", SPACE, 1, 4, 1, gamma=0.25, step=3.0)
+def test_fade_takes_gamma_step_and_estimator_and_the_others_keep_their_defaults() -> None:
+    fade = make_searcher("fade", SPACE, 1, 4, 1, gamma=0.25, step=3.0, estimator="paper")
     assert isinstance(fade, FaDESearcher)
     assert (fade.pseudo_gradient.gamma, fade.pseudo_gradient.step) == (0.25, 3.0)
+    assert fade.pseudo_gradient.estimator == "paper"
     default = make_searcher("fade", SPACE, 1, 4, 1)
     assert isinstance(default, FaDESearcher)
     assert (default.pseudo_gradient.gamma, default.pseudo_gradient.step) == (0.1, 1.0)
+    assert default.pseudo_gradient.estimator == "least_squares"
     assert (default.repeats, default.seed, default.metric, default.mode) == (1, 0, "val_acc", "max")
-    evolution = make_searcher("evolution", SPACE, 1, 4, 1, gamma=0.25, step=3.0)
+    evolution = make_searcher("evolution", SPACE, 1, 4, 1, gamma=0.25, step=3.0, estimator="paper")
     assert evolution.get_state() == EvolutionSearcher(SPACE, 1, 4, 1).get_state()
     random = make_searcher("random", SPACE, 1, 4, 1, gamma=0.25, step=3.0)
     assert random.get_state() == RandomSearcher(SPACE, 1, 4, 1).get_state()
@@ -86,6 +88,8 @@ def test_an_unknown_name_is_rejected_with_the_allowed_names(name: str) -> None:
 def test_settings_are_still_checked_by_the_searcher() -> None:
     with pytest.raises(ValueError, match="gamma"):
         make_searcher("fade", SPACE, 1, 4, 1, gamma=0.0)
+    with pytest.raises(ValueError, match="estimator"):
+        make_searcher("fade", SPACE, 1, 4, 1, estimator="descent")
     with pytest.raises(ValueError, match="window"):
         make_searcher("random", SPACE, 1, 0, 1)
 

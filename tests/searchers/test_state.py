@@ -23,6 +23,9 @@ SPACE = DagSpace(5)
 
 FACTORIES: dict[str, Callable[[], BatchSearcher]] = {
     "fade": lambda: FaDESearcher(SPACE, depth=2, window=5, iterations=4, repeats=2, seed=11),
+    "fade_paper": lambda: FaDESearcher(
+        SPACE, depth=2, window=5, iterations=4, repeats=2, seed=11, estimator="paper"
+    ),
     "evolution": lambda: EvolutionSearcher(
         SPACE, depth=2, window=4, iterations=4, prune_k=2, eval_paths=4, repeats=2, seed=11
     ),
@@ -123,6 +126,8 @@ def test_state_of_another_searcher_or_settings_is_rejected() -> None:
     other = FaDESearcher(SPACE, depth=2, window=5, iterations=4, repeats=2, seed=11, gamma=0.3)
     with pytest.raises(ValueError, match="gamma"):
         other.set_state(fade.get_state())
+    with pytest.raises(ValueError, match="estimator"):
+        FACTORIES["fade_paper"]().set_state(fade.get_state())
     state = fade.get_state()
     del state["history"]
     with pytest.raises(ValueError, match="history"):
