@@ -57,6 +57,20 @@ def classification_loss(model: SearchModel, batch: Batch) -> tuple[Tensor, Tenso
     return F.cross_entropy(logits, y), logits
 
 
+def arch_objective(model: SearchModel, batch: Batch) -> tuple[Tensor, float]:
+    """What a first-order architecture step minimises on ``batch`` and the batch's loss.
+
+    A model may define ``arch_objective(x, y)`` (e.g. ``HyperNet``'s score-function surrogate for hard
+    Gumbel); otherwise it is the cross-entropy.
+    """
+    custom = getattr(model, "arch_objective", None)
+    if custom is not None:
+        objective, loss_value = custom(*batch)
+        return objective, float(loss_value)
+    loss, _ = classification_loss(model, batch)
+    return loss, float(loss.item())
+
+
 @contextmanager
 def _same_noise(seed: int) -> Iterator[None]:
     """Re-seed torch's CPU (and current CUDA) generator so stochastic forwards repeat their noise."""
@@ -186,9 +200,8 @@ class Architect:
             if isinstance(penalty, Tensor) and penalty.requires_grad:
                 grads = [g + pg for g, pg in zip(grads, _grads(penalty, alphas), strict=True)]
         else:
-            val_loss, _ = classification_loss(self.model, val_batch)
-            loss_value = float(val_loss.item())
-            grads = _grads(val_loss + self.model.arch_penalty(step, total_steps), alphas)
+            objective, loss_value = arch_objective(self.model, val_batch)
+            grads = _grads(objective + self.model.arch_penalty(step, total_steps), alphas)
         for alpha, g in zip(alphas, grads, strict=True):
             alpha.grad = g
         self.arch_optimizer.step()

@@ -95,6 +95,7 @@ class DataConfig(ConfigBase):
     batch_size: int = 128  # FaDE paper: batches of 128
     split: tuple[int, int, int] = (1, 1, 4)  # FaDE: test : architecture : weights
     limit: int | None = None  # use only the first ``limit`` samples (after shuffling); None = all
+    split_seed: int | None = 0  # shuffles the data before the split; None: the trial's seed (one split per seed)
     synthetic_size: int = 256  # samples generated for the synthetic set
     synthetic_shape: tuple[int, int, int] = (3, 8, 8)  # (C, H, W) of the synthetic images
     synthetic_classes: int = 10
@@ -106,3 +107,8 @@ class DataConfig(ConfigBase):
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if len(self.split) != 3 or any(int(p) < 1 for p in self.split):
             raise ValueError(f"split must be three positive parts (test, arch, weights), got {self.split}")
+
+    def split_seed_for(self, trial_seed: int) -> int:
+        """The seed of the split a trial seeded ``trial_seed`` uses: fixed, so that seeds vary only the
+        initialisation and the batches, not which images are tested (unless ``split_seed`` is None)."""
+        return trial_seed if self.split_seed is None else self.split_seed

@@ -45,12 +45,13 @@ class Splits:
 
 
 def make_splits(cfg: DataConfig, seed: int) -> Splits:
-    """FaDE split: shuffle with ``seed``, keep the first ``cfg.limit``, cut in proportion ``cfg.split``.
+    """FaDE split of a trial seeded ``seed``: shuffle with ``cfg.split_seed_for(seed)`` (``cfg.split_seed``,
+    fixed by default), keep the first ``cfg.limit``, cut in proportion ``cfg.split``.
 
     ``cfg.split`` is (test, arch, weights); FaDE splits the whole pool itself, ignoring official test sets.
     """
     arrays = load_dataset(cfg)
-    order = _shuffled_indices(arrays.labels.shape[0], cfg.limit, seed)
+    order = _shuffled_indices(arrays.labels.shape[0], cfg.limit, cfg.split_seed_for(seed))
     n, total = order.shape[0], sum(cfg.split)
     if n < total:
         raise DataError(
@@ -63,13 +64,14 @@ def make_splits(cfg: DataConfig, seed: int) -> Splits:
 
 
 def darts_split(cfg: DataConfig, seed: int) -> Splits:
-    """DARTS split: the training data halved into arch/weights halves, the test set kept apart.
+    """DARTS split of a trial seeded ``seed`` (shuffled with ``cfg.split_seed_for(seed)``): the training
+    data halved into arch/weights halves, the test set kept apart.
 
     The official test part is the test set when there is one (CIFAR-10's ``test_batch``); otherwise 1/6 of
     the shuffled data is held out. ``cfg.limit`` caps the shuffled pool first; ``cfg.split`` is not used.
     """
     arrays = load_dataset(cfg)
-    order = _shuffled_indices(arrays.labels.shape[0], cfg.limit, seed)
+    order = _shuffled_indices(arrays.labels.shape[0], cfg.limit, cfg.split_seed_for(seed))
     n = order.shape[0]
     if n < DARTS_TEST_PARTS:
         raise DataError(

@@ -111,10 +111,15 @@ def test_fade_split_parts_are_disjoint_and_cover_everything(indexed: DataConfig)
     assert sorted(sum(parts, [])) == list(range(600))
 
 
-def test_fade_split_is_seeded(indexed: DataConfig) -> None:
-    first, again, other = make_splits(indexed, 1), make_splits(indexed, 1), make_splits(indexed, 2)
+def test_fade_split_is_fixed_by_its_own_seed_not_the_trial_seed(indexed: DataConfig) -> None:
+    first, again, other_trial = make_splits(indexed, 1), make_splits(indexed, 1), make_splits(indexed, 2)
     assert _indices(first.test) == _indices(again.test) and _indices(first.weights) == _indices(again.weights)
-    assert _indices(first.test) != _indices(other.test)
+    assert _indices(first.test) == _indices(other_trial.test)  # seeds vary initialisation, not the test images
+    other_split = make_splits(indexed.replace(split_seed=5), 1)
+    assert _indices(first.test) != _indices(other_split.test)
+    per_trial = indexed.replace(split_seed=None)  # the first version: one split per trial seed
+    assert _indices(make_splits(per_trial, 1).test) != _indices(make_splits(per_trial, 2).test)
+    assert _indices(darts_split(indexed, 1).test) == _indices(darts_split(indexed, 2).test)
 
 
 def test_fade_split_follows_custom_proportions(indexed: DataConfig) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from hiernas.config import ConfigBase, DataConfig
 
 CHOICE_MODES = ("softmax", "gumbel_hard", "gumbel_soft")
+# how hard Gumbel's architecture step gets its gradient (see hiernas.fade.hypernet.HyperNet.arch_objective)
+ARCH_GRADIENTS = ("reinforce", "straight_through")
 # Upper bounds of the hyper-architecture's shape. They are not tied to the input size: rows stop pooling
 # once the map is 1x1, so any depth builds on any input. They bound cost: one step costs about one path
 # per row, so depth 16 is about 4x the default depth 4, and a row of 32 candidates already spans far more
@@ -30,11 +32,14 @@ class ModelConfig(ConfigBase):
     kernel_size: int = 5  # FaDE: 5x5 convolutions on every inner edge
     final_channels: int = 32  # FaDE: "16 or 32 in the final cell", doubling row to row before it
     min_channels: int = 4  # channel floor for shallow rows of deep networks
-    pooling: str = "max"  # max | avg | none: downsampling between rows (halves H and W while > 1)
+    pooling: str = "max"  # max | avg | none: downsampling between rows (halves H and W)
+    pool_to_kernel: bool = True  # pool only while the pooled map keeps >= kernel_size; False: while > 1
     batch_norm: bool = True  # BatchNorm after every edge convolution
     choice_mode: str = "gumbel_hard"  # softmax (DARTS) | gumbel_hard (GDAS/FaDE) | gumbel_soft (SNAS)
     temperature: float = 10.0  # FaDE: Gumbel-softmax temperature 10
-    share_weights: bool = False  # share convolutions per row by edge slot (see hiernas.hyper)
+    share_weights: bool = False  # share convolutions per row by edge slot (see hiernas.fade.hypernet)
+    alpha_init_scale: float = 1.0  # alpha starts at scale * N(0, 1) (FaDE: standard normal)
+    arch_gradient: str = "reinforce"  # hard Gumbel only: reinforce (score function) | straight_through (paper)
 
     def __post_init__(self) -> None:
         if not 1 <= self.depth <= MAX_DEPTH:
@@ -51,6 +56,15 @@ class ModelConfig(ConfigBase):
             raise ValueError(f"choice_mode must be one of {list(CHOICE_MODES)}, got {self.choice_mode!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.alpha_init_scale < 0:
+            raise ValueError(f"alpha_init_scale must be >= 0, got {self.alpha_init_scale}")
+        if self.arch_gradient not in ARCH_GRADIENTS:
+            raise ValueError(f"arch_gradient must be one of {list(ARCH_GRADIENTS)}, got {self.arch_gradient!r}")
+
+    @property
+    def score_function(self) -> bool:
+        """Whether the architecture step uses the score-function estimator (hard Gumbel + reinforce)."""
+        return self.choice_mode == "gumbel_hard" and self.arch_gradient == "reinforce"
 
     def row_channels(self) -> list[int]:
         """Channels per row: doubling towards ``final_channels`` in the last row."""
@@ -77,12 +91,16 @@ class TrainConfig(ConfigBase):
     reg_start: float = 0.1  # weight of the max-norm regulariser at the first step ...
     reg_end: float = -0.1  # ... decreasing linearly to this at the last step
     reg_row_scale: tuple[float, ...] = ()  # optional per-row scale of the regulariser; () = all ones
-    warmup_epochs: int = 0  # epochs with alpha frozen (weights only)
+    warmup_epochs: int = 0  # epochs with alpha frozen (weights only), as PC-DARTS does
+    arch_every: int = 1  # one architecture step every ``arch_every`` weight steps
+    arch_samples: int = 2  # paths sampled per architecture step by the score-function estimator
     top_k: int = 5  # number of top paths reported per epoch
     # DARTS-PD stages after the DARTS epochs (all off by default):
     prune_k: int = 0  # soft pruning: keep the top-k candidates per row by alpha (0 = no pruning)
     fair_epochs: int = 0  # path-wise strict-fair training epochs of the pruned network, alpha frozen
-    eval_paths: int = 0  # paths scored by validation accuracy with the shared weights (0 = none)
+    # paths scored on the last epoch by validation accuracy with the shared weights (0 = none; with
+    # pruning among the kept candidates, else among all paths; all of them when eval_paths covers them)
+    eval_paths: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -95,6 +113,8 @@ class TrainConfig(ConfigBase):
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         if self.prune_k < 0 or self.fair_epochs < 0 or self.eval_paths < 0:
             raise ValueError("prune_k, fair_epochs and eval_paths must be >= 0")
+        if self.arch_every < 1 or self.arch_samples < 2:
+            raise ValueError(f"need arch_every >= 1 and arch_samples >= 2, got {self.arch_every}, {self.arch_samples}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,8 @@ class TrialConfig(ConfigBase):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "seed", int(self.seed))
+        if self.model.score_function and self.train.order == 2:
+            raise ValueError("the score-function architecture gradient (hard Gumbel, reinforce) is first order only")
         if self.cells:
             if len(self.cells) != self.model.depth:
                 raise ValueError(f"cells has {len(self.cells)} rows, model.depth is {self.model.depth}")

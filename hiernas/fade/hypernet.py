@@ -1,8 +1,20 @@
 """``HyperNet``: ``depth`` rows of ``window`` candidate DAG cells, one architecture weight per candidate.
 
-Row i mixes its candidates through one ``MixedChoice``; alpha in R^{depth x window} (standard-normal
-initialisation, FaDE section 3) sets the mixing. Between rows the feature map is pooled by 2 (while it is
-larger than 1x1) and the channels about double towards ``final_channels`` (``ModelConfig.row_channels``).
+Row i mixes its candidates through one ``MixedChoice``; alpha in R^{depth x window} (``alpha_init_scale``
+times a standard normal; FaDE section 3: scale 1) sets the mixing. Between rows the channels about double
+towards ``final_channels`` (``ModelConfig.row_channels``) and the feature map is pooled by 2 while the
+pooled map stays at least ``kernel_size`` wide, so no row runs its convolutions on maps smaller than the
+kernel (8x8 digits with 5x5 kernels: every row at 8x8; 32x32 images: 32, 16, 8, 8, ...). With
+``pool_to_kernel=False`` it pools while the map is larger than 1x1, as the first version did.
+
+Hard Gumbel (FaDE's setting) runs one sampled cell per row. Its straight-through gradient (the paper's
+form, ``arch_gradient="straight_through"``) reaches alpha only as the scale of the sampled cell's output,
+and every consumer of a row's output but the last is a convolution followed by BatchNorm, which cancels
+that scale: only the last row's alpha learns (a sum of several candidates, as on a DARTS edge, would not
+have this problem). The default ``arch_gradient="reinforce"`` therefore gives the architecture step a
+score-function gradient instead (``arch_objective``): a few sampled paths, each path's loss against the
+others' mean as baseline, so every row's alpha follows the loss of the paths it takes part in, and a
+step still costs a few forward passes of one path.
 
 Weight sharing per row (``share_weights=True``): all candidates of a row use one bank of convolutions
 keyed by edge slot ``u->v`` (inner vertex indices of the canonical topological labelling, ``v = out`` for
@@ -63,6 +75,7 @@ class HyperNet(nn.Module):
         regulariser: the alpha max-norm regulariser (None: no penalty).
         generator: source of the initial architecture weights (None: torch's global generator); the
             module weights use torch's global generator, as ``SearchNetwork``'s do.
+        arch_samples: paths per architecture step of the score-function estimator (>= 2).
     """
 
     def __init__(
@@ -74,6 +87,7 @@ class HyperNet(nn.Module):
         input_size: int,
         regulariser: MaxNormRegulariser | None = None,
         generator: torch.Generator | None = None,
+        arch_samples: int = 2,
     ) -> None:
         super().__init__()
         if len(cells) != model.depth or any(len(row) != model.window for row in cells):
@@ -84,14 +98,19 @@ class HyperNet(nn.Module):
         self.mode = ChoiceMode(model.choice_mode)
         self.temperature = model.temperature
         self.regulariser = regulariser
+        if arch_samples < 2:
+            raise ValueError(f"arch_samples must be >= 2 (leave-one-out baseline), got {arch_samples}")
+        self.arch_samples = arch_samples
         self.cells = [list(row) for row in cells]
-        self.alpha = nn.Parameter(torch.randn(model.depth, model.window, generator=generator))  # (depth, window)
+        alpha = model.alpha_init_scale * torch.randn(model.depth, model.window, generator=generator)
+        self.alpha = nn.Parameter(alpha)  # (depth, window)
         self.pools = nn.ModuleList()
         self.rows = nn.ModuleList()
         self.banks = nn.ModuleList()  # per-row shared convolutions (empty modules when not sharing)
         size, channels_in = input_size, in_channels
         for i, channels in enumerate(model.row_channels()):
-            pool = i > 0 and size > 1 and model.pooling != "none"
+            smallest = model.kernel_size if model.pool_to_kernel else 1
+            pool = i > 0 and model.pooling != "none" and size // 2 >= smallest and size > 1
             self.pools.append(_pool(model.pooling) if pool else nn.Identity())
             size = size // 2 if pool else size
             bank = self._shared_bank(cells[i], channels_in, channels) if model.share_weights else nn.ModuleDict()
@@ -144,6 +163,33 @@ class HyperNet(nn.Module):
             x = self.pools[i](x)
             x = cast(MixedChoice, row).candidates[int(path[i])](x)
         return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    def sample_paths(self, count: int) -> list[list[int]]:
+        """``count`` paths drawn from softmax(alpha) row by row (hard Gumbel's sampling distribution)."""
+        probs = F.softmax(self.alpha.detach(), dim=1)  # (depth, window)
+        return torch.multinomial(probs, count, replacement=True).t().tolist()  # count x depth
+
+    def arch_objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, float]:
+        """What the architecture step minimises on the batch ``(x, y)``, and the batch's mean loss.
+
+        Softmax, soft Gumbel and straight-through hard Gumbel: the cross-entropy itself. Hard Gumbel with
+        ``arch_gradient="reinforce"``: the score-function (REINFORCE) surrogate of ``arch_samples`` paths drawn
+        from softmax(alpha), each path's loss minus the mean loss of the other paths (leave-one-out
+        baseline, unbiased) times the log-probability of that path; the paths run without gradients,
+        with batch statistics as in training.
+        """
+        if not self.config.score_function:
+            loss = F.cross_entropy(self(x), y)
+            return loss, float(loss.item())
+        paths = self.sample_paths(self.arch_samples)
+        with torch.no_grad():
+            losses = torch.stack([F.cross_entropy(self.forward_path(x, path), y) for path in paths])  # (S,)
+        baseline = (losses.sum() - losses) / (len(paths) - 1)  # (S,), leave-one-out
+        log_p = F.log_softmax(self.alpha, dim=1)  # (depth, window)
+        rows = torch.arange(self.config.depth, device=log_p.device)
+        index = torch.tensor(paths, device=log_p.device)  # (S, depth)
+        path_log_p = log_p[rows.unsqueeze(0), index].sum(dim=1)  # (S,)
+        return ((losses - baseline) * path_log_p).mean(), float(losses.mean().item())
 
     def arch_penalty(self, step: int, total_steps: int) -> Tensor | float:
         """The FaDE max-norm regulariser on the Gumbel-softmaxed alpha (0 when disabled)."""

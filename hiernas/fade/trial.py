@@ -23,6 +23,7 @@ from hiernas.fade.config import TrialConfig
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
 from hiernas.fade.ranks import log_probs, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
+from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path, all_paths, decode_path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
@@ -46,7 +47,8 @@ def build_hypernet(cfg: TrialConfig, splits: Splits, generator: torch.Generator 
         raise ValueError(
             f"reg_row_scale has {len(regulariser.row_scale)} entries, expected depth={cfg.model.depth}"
         )
-    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser, generator)
+    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser, generator,
+                    cfg.train.arch_samples)
 
 
 def evaluate(
@@ -68,6 +70,19 @@ def evaluate(
         return evaluate_model(forward or model, dataset, batch_size, device)
     finally:
         model.train(was_training)
+
+
+def validate(model: HyperNet, dataset: TensorDataset, batch_size: int, device: torch.device) -> tuple[float, float]:
+    """The hyper-architecture's validation loss and accuracy, as its mode defines it.
+
+    Mixing modes: the mixture with running BatchNorm statistics. Hard Gumbel: the most likely path (the
+    top FaDE rank) with batch statistics; a fresh sample per batch, normalised by running statistics
+    averaged over all sampled paths, would say little about any architecture.
+    """
+    if model.mode is not ChoiceMode.GUMBEL_HARD:
+        return evaluate(model, dataset, batch_size, device)
+    top = model.alpha.detach().argmax(dim=1).tolist()
+    return evaluate(model, dataset, batch_size, device, functools.partial(model.forward_path, path=top), True)
 
 
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -142,13 +157,13 @@ def run_hyper_trial(
         for step, (x, y) in enumerate(make_loader(splits.weights, batch, seed=loader_seed)):
             global_step = epoch * steps_per_epoch + step
             x, y = x.to(device), y.to(device)
-            if epoch >= cfg.train.warmup_epochs and cfg.train.arch_lr > 0:
+            if epoch >= cfg.train.warmup_epochs and cfg.train.arch_lr > 0 and step % cfg.train.arch_every == 0:
                 xa, ya = next(arch_batches)
                 architect.arch_step((x, y), (xa.to(device), ya.to(device)), global_step, total_steps)
             loss, acc = architect.weight_step((x, y))
             losses.append(loss)
             accs.append(acc)
-        val_loss, val_acc = evaluate(model, splits.arch, batch, device)
+        val_loss, val_acc = validate(model, splits.arch, batch, device)
         metrics = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
@@ -160,7 +175,7 @@ def run_hyper_trial(
             "final": False,
         }
         last = epoch + 1 == cfg.train.epochs
-        if last and cfg.train.prune_k > 0:
+        if last and (cfg.train.prune_k > 0 or cfg.train.eval_paths > 0):
             metrics.update(run_path_stages(model, cfg, splits, weight_opt, device))
         if last and final_metrics is not None:
             metrics.update(final_metrics(model, splits))
@@ -177,46 +192,45 @@ def run_path_stages(
     weight_opt: torch.optim.Optimizer,
     device: torch.device,
 ) -> dict[str, Any]:
-    """DARTS-PD stages 2-3 on the hyper-architecture: prune, strict-fair path training, path scoring.
+    """Path-wise stages after the last epoch: DARTS-PD's pruning and strict-fair training (``prune_k > 0``)
+    and the scoring of paths by validation accuracy with the shared weights (``eval_paths > 0``).
 
     Soft pruning keeps the ``prune_k`` candidates with the largest alpha per row; alpha stays frozen.
     Path-wise strict-fair training (``hiernas.fairness``) accumulates the gradients of each step's paths
-    before one update. Paths are scored by validation accuracy on the architecture split with the shared
-    weights (all paths when ``eval_paths`` covers them, else a seeded sample without repeats).
+    before one update. Scored paths are all paths (of the kept candidates) when ``eval_paths`` covers
+    them, else a seeded sample without repeats; they are scored with batch statistics, since running
+    statistics mix every path's activations.
     """
     t = cfg.train
-    k = min(t.prune_k, cfg.model.window)
-    kept = [list(map(int, np.argsort(-row)[:k])) for row in model.alpha.detach().cpu().numpy()]
+    depth, window = cfg.model.depth, cfg.model.window
+    k = min(t.prune_k, window) if t.prune_k > 0 else window
+    kept = [list(map(int, np.argsort(-row, kind="stable")[:k])) for row in model.alpha.detach().cpu().numpy()]
     rng = np.random.default_rng(cfg.seed + 7)
     batch = cfg.data.batch_size
-    steps = -(-len(splits.weights) // batch) * t.fair_epochs
-    update_counts: dict[Path, int] = {}
-    model.train()
-    if t.fair_epochs > 0:
-        batches = infinite_batches(make_loader(splits.weights, batch, seed=cfg.seed + 11))
-        fair_train_steps(
-            lambda x, local: model.forward_path(x, [kept[i][j] for i, j in enumerate(local)]),
-            fair_schedule(cfg.model.depth, k, steps, rng), batches, weight_opt, device,
-            clip=(lambda: torch.nn.utils.clip_grad_value_(model.weight_parameters(), t.grad_clip))
-            if t.grad_clip else None,
-            update_counts=update_counts,
-        )
-    total = k ** cfg.model.depth
-    count = t.eval_paths or 0
-    if count >= total:
-        local_paths = list(all_paths(cfg.model.depth, k))
+    out: dict[str, Any] = {}
+    if t.prune_k > 0:
+        update_counts: dict[Path, int] = {}
+        model.train()
+        if t.fair_epochs > 0:
+            steps = -(-len(splits.weights) // batch) * t.fair_epochs
+            fair_train_steps(
+                lambda x, local: model.forward_path(x, [kept[i][j] for i, j in enumerate(local)]),
+                fair_schedule(depth, k, steps, rng),
+                infinite_batches(make_loader(splits.weights, batch, seed=cfg.seed + 11)), weight_opt, device,
+                clip=(lambda: torch.nn.utils.clip_grad_value_(model.weight_parameters(), t.grad_clip))
+                if t.grad_clip else None,
+                update_counts=update_counts,
+            )
+        out = {"kept": kept, "fair_update_counts": sorted(set(update_counts.values()))}
+    total = k**depth
+    if t.eval_paths >= total:
+        local_paths = list(all_paths(depth, k))
     else:
-        chosen: Sequence[int] = rng.choice(total, size=count, replace=False).tolist() if count else []
-        local_paths = [decode_path(int(i), cfg.model.depth, k) for i in chosen]
+        chosen: Sequence[int] = rng.choice(total, size=t.eval_paths, replace=False).tolist() if t.eval_paths else []
+        local_paths = [decode_path(int(i), depth, k) for i in chosen]
     paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
     accs = [
         evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]
         for p in paths
     ]
-    counts = sorted(set(update_counts.values()))
-    return {
-        "kept": kept,
-        "path_indices": paths,
-        "path_val_acc": accs,
-        "fair_update_counts": counts,
-    }
+    return {**out, "path_indices": paths, "path_val_acc": accs}

@@ -70,16 +70,31 @@ def test_softmax_computes_every_candidate() -> None:
     assert counts == [[1] * 4] * 3
 
 
-def test_channels_double_and_maps_halve_between_rows() -> None:
+def _row_shapes(net: HyperNet, size: int) -> list[tuple[int, ...]]:
+    shapes = []
+    x = torch.randn(2, 1, size, size)
+    for i, row in enumerate(net.rows):
+        x = row(net.pools[i](x), torch.full((len(row),), 1.0 / len(row)))
+        shapes.append(tuple(x.shape[1:]))
+    return shapes
+
+
+def test_channels_double_and_maps_halve_between_rows_while_the_kernel_fits() -> None:
     cfg = ModelConfig(depth=4, window=2, final_channels=32)
     assert cfg.row_channels() == [4, 8, 16, 32]
-    net = _hypernet("softmax", window=2, depth=4)
-    shapes = []
-    x = torch.randn(2, 1, 8, 8)
-    for i, row in enumerate(net.rows):
-        x = row(net.pools[i](x), torch.tensor([0.5, 0.5]))
-        shapes.append(tuple(x.shape[1:]))
-    assert shapes == [(4, 8, 8), (4, 4, 4), (8, 2, 2), (16, 1, 1)]  # min_channels=4 floors row 0
+    net = _hypernet("softmax", window=2, depth=4)  # 3x3 kernels: 8 -> 4, and 2 < 3 is never reached
+    assert _row_shapes(net, 8) == [(4, 8, 8), (4, 4, 4), (8, 4, 4), (16, 4, 4)]  # min_channels=4 floors row 0
+    old = HyperNet([[CELLS[0]] * 2] * 4, net.config.replace(pool_to_kernel=False), 1, 10, 8)
+    assert _row_shapes(old, 8) == [(4, 8, 8), (4, 4, 4), (8, 2, 2), (16, 1, 1)]  # the first version's schedule
+
+
+@pytest.mark.parametrize(
+    "size,kernel,expected", [(8, 5, [8, 8, 8, 8]), (32, 5, [32, 16, 8, 8]), (32, 3, [32, 16, 8, 4])]
+)
+def test_no_row_runs_on_maps_smaller_than_its_kernel(size: int, kernel: int, expected: list[int]) -> None:
+    cfg = ModelConfig(depth=4, window=1, kernel_size=kernel, final_channels=8)
+    net = HyperNet([[CELLS[0]]] * 4, cfg, 1, 10, size)
+    assert [shape[-1] for shape in _row_shapes(net, size)] == expected
 
 
 def test_weight_sharing_shares_edge_slots_within_a_row_only() -> None:
