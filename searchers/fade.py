@@ -27,10 +27,11 @@ the probed axis, often at the same point as its partner or as another probe's ce
 
 - ``least_squares`` (default): every cell of the row takes part, the anchor's own cell included, at its
   *actual* offset ``x_j - M`` from the anchor. Fit ``beta_j ~ c + (x_j - M) . s`` (intercept ``c``,
-  slope ``s``) by least squares, ridge-regularised when the offsets do not determine ``s`` (fewer
-  distinct cells than ``dim + 1``, or offsets in a lower-dimensional subspace); ``g = 2 * gamma * s``.
+  slope ``s``) by ridge regression (``ridge``, relative to the offsets' scale: it keeps a noisy beta from
+  throwing the anchor along a direction the cells barely span, and settles the fit where the offsets do
+  not determine ``s``: fewer distinct cells than ``dim + 1``, or offsets in a subspace); ``g = 2 * gamma * s``.
 - ``pairs``: each +- pair's difference over its actual displacement, ``beta(+) - beta(-) ~ (x+ - x-) . s``
-  (least squares over the pairs, ridge when underdetermined); pairs whose two cells share one feature
+  (ridge regression over the pairs, as above); pairs whose two cells share one feature
   point carry no slope information and are skipped; ``g = 2 * gamma * s``.
 - ``paper``: equation (1) literally (up to the sign above): per axis, the mean of
   ``(beta(+) - beta(-)) / m`` over the pairs that probed it, credited to the probed axis wherever the
@@ -70,7 +71,8 @@ logger = logging.getLogger(__name__)
 
 ESTIMATORS = ("least_squares", "pairs", "paper")
 TARGETS = ("beta", "log_beta")
-RIDGE = 1e-3  # relative to the mean eigenvalue of the offsets' scatter: ~min-norm where underdetermined
+RIDGE = 0.1  # relative to the mean eigenvalue of the offsets' scatter (ridge_least_squares)
+MIN_RIDGE = 1e-6  # with ridge 0: only where the offsets leave the slope undetermined
 MIN_BETA = 1e-12  # floor of beta before its log
 
 
@@ -99,19 +101,24 @@ def pair_slots(pairs: int, anchor_cell_first: bool) -> list[tuple[int, int]]:
 
 
 def ridge_least_squares(design: FloatArray, target: FloatArray, ridge: float = RIDGE) -> FloatArray:
-    """The ``s`` minimising ``|design @ s - target|^2``, plus a ridge where ``design`` has a null space.
+    """The ``s`` minimising ``|design @ s - target|^2 + lam |s|^2``, ``lam = ridge`` times the mean eigenvalue
+    of ``design^T design`` (scale-free).
 
-    Full column rank: ordinary least squares. Otherwise ``(D^T D + lam I) s = D^T y`` with ``lam = ridge``
-    times the mean eigenvalue of ``D^T D`` (scale-free), which keeps ``s`` out of the directions the rows
-    never moved along (about the minimum-norm solution). An all-zero design gives ``s = 0``.
+    The ridge shrinks ``s`` along the directions the rows barely moved along, where noise in the target
+    would otherwise be amplified (``bench/fade_step.py``: with noise, ridge 0.1 turns ~79 % of steps
+    uphill into ~87 %). With ``ridge = 0``: ordinary least squares at full column rank, and a tiny ridge
+    (about the minimum-norm solution) where ``design`` has a null space. An all-zero design gives ``s = 0``.
     """
     scatter = design.T @ design
     scale = float(np.trace(scatter)) / max(design.shape[1], 1)
     if design.size == 0 or scale <= 0.0:
         return np.zeros(design.shape[1])
-    if np.linalg.matrix_rank(design, tol=1e-9 * np.sqrt(scale)) == design.shape[1]:
+    strength = ridge
+    if strength == 0.0 and np.linalg.matrix_rank(design, tol=1e-9 * np.sqrt(scale)) < design.shape[1]:
+        strength = MIN_RIDGE
+    if strength == 0.0:
         return np.asarray(np.linalg.lstsq(design, target, rcond=None)[0], dtype=np.float64)
-    regularised = scatter + ridge * scale * np.eye(design.shape[1])
+    regularised = scatter + strength * scale * np.eye(design.shape[1])
     return np.asarray(np.linalg.solve(regularised, design.T @ target), dtype=np.float64)
 
 
@@ -152,10 +159,12 @@ class PseudoGradientStep:
     step: float = 1.0  # beta differences are O(1 / window): a step of 1 moves the anchor by O(gamma)
     estimator: str = "least_squares"
     target: str = "beta"
+    ridge: float = RIDGE  # least_squares and pairs: relative ridge (ridge_least_squares)
 
     def __post_init__(self) -> None:
         check_float("gamma", self.gamma, 0.0, 1.0, low_open=True, high_open=False)
         check_float("step", self.step, 0.0, np.inf, low_open=True, high_open=True)
+        check_float("ridge", self.ridge, 0.0, np.inf, low_open=False, high_open=True)
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {self.estimator!r}")
         if self.target not in TARGETS:
@@ -189,11 +198,11 @@ class PseudoGradientStep:
             plus, minus = [p for p, _ in slots], [m for _, m in slots]
             design, response = row.features[plus] - row.features[minus], y[plus] - y[minus]
             moved = np.linalg.norm(design, axis=1) > 1e-12  # same feature point: no slope information
-            slope = ridge_least_squares(design[moved], response[moved])
+            slope = ridge_least_squares(design[moved], response[moved], self.ridge)
         else:
             offsets = row.features - row.anchor
             # the intercept by centring: the slope of a fit with a free constant
-            slope = ridge_least_squares(offsets - offsets.mean(axis=0), y - y.mean())
+            slope = ridge_least_squares(offsets - offsets.mean(axis=0), y - y.mean(), self.ridge)
         return 2.0 * self.gamma * slope
 
     @staticmethod
