@@ -1,5 +1,6 @@
 """The errors that mean "the input is wrong", not "the code is wrong": the command line reports them in
-one line and exits with code 2 (``hiernas.cli.common``). Their messages name values, never flags."""
+one line and exits with code 2 (``hiernas.cli.common``). Their messages name values, never flags.
+``TrialError`` is the one exception: trials that failed for good, reported in one line with exit code 1."""
 
 from __future__ import annotations
 
@@ -13,3 +14,13 @@ class DataError(ValueError):
 
 class ResourceError(ValueError):
     """The cluster cannot give a trial what it asks for (e.g. GPUs on a CPU-only machine)."""
+
+
+class StorageError(ValueError):
+    """Tune's storage cannot serve the cluster: a URI that cannot be parsed or reached, or a local path that
+    a node running trials cannot see."""
+
+
+class TrialError(RuntimeError):
+    """Trials failed for good (every trial of a search, a final training): not the input's fault, so the
+    command line exits with code 1; the message names the first trial's error in one line."""

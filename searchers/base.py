@@ -60,6 +60,8 @@ class BatchSearcher(Searcher, abc.ABC):
 
     RESULT_KEYS: ClassVar[tuple[str, ...]] = ("top_paths", "top_log_ranks")  # kept from each result
     MIN_WINDOW: ClassVar[int] = 1
+    # a result with this key true is the trial's last: it is taken at once (``on_trial_result``)
+    FINAL_KEY: ClassVar[str] = "final"
 
     def __init__(
         self,
@@ -92,6 +94,8 @@ class BatchSearcher(Searcher, abc.ABC):
         self._proposal: Proposal | None = None
         self._trials: dict[str, list[int]] = {}  # trial id -> [iteration, slot]
         self._completed: set[str] = set()
+        self._final_reported: set[str] = set()  # completed by their final result, before Tune's completion
+        self._max_live: int | None = None  # trials handed out and not yet finished (``set_max_concurrency``)
         self.history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------ subclass hooks
@@ -145,6 +149,16 @@ class BatchSearcher(Searcher, abc.ABC):
             self._mode = mode
         return True
 
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Limit the trials that train at once to ``max_concurrent`` (Tune's ``max_concurrent_trials``).
+
+        The searcher limits them itself (so Tune's ConcurrencyLimiter stands aside): a trial stops counting
+        at its final result, not at Tune's completion a moment later, so the next batch is handed out while
+        the finished trials' actors are still alive and Tune re-uses them instead of starting fresh ones.
+        """
+        self._max_live = check_int("max_concurrent", max_concurrent, 1)
+        return True
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         """The next config of the current batch, ``None`` while the batch is out, ``FINISHED`` at the end."""
         # Ray's annotation (Optional[Dict]) omits the FINISHED sentinel, hence the ignore above.
@@ -152,6 +166,8 @@ class BatchSearcher(Searcher, abc.ABC):
             return Searcher.FINISHED
         if self._proposal is None:
             self._start_iteration()
+        if self._max_live is not None and sum(s.status == LIVE for s in self._batch) >= self._max_live:
+            return None
         for index, slot in enumerate(self._batch):
             if slot.status == PENDING:
                 slot.status = LIVE
@@ -160,10 +176,23 @@ class BatchSearcher(Searcher, abc.ABC):
                 return copy.deepcopy(slot.config)
         return None
 
+    def on_trial_result(self, trial_id: str, result: dict[Any, Any]) -> None:
+        """Take a trial's final result (``FINAL_KEY`` true) at once, as its completion.
+
+        Tune completes the trial a moment later; by then the next batch may already be handed out, which is
+        what lets Tune re-use the finished trial's actor (and include the new trials in the snapshot it takes
+        for the final checkpoint).
+        """
+        if result.get(self.FINAL_KEY) and trial_id not in self._completed:
+            self.on_trial_complete(trial_id, result=result)
+            self._final_reported.add(trial_id)
+
     def on_trial_complete(
         self, trial_id: str, result: dict[Any, Any] | None = None, error: bool = False
     ) -> None:
         """Record a trial's last result; a full batch triggers the search step."""
+        if trial_id in self._final_reported:
+            return  # taken at its final result already
         if trial_id in self._completed:
             logger.warning("duplicate completion of trial %s ignored", trial_id)
             return
@@ -215,6 +244,7 @@ class BatchSearcher(Searcher, abc.ABC):
                 "batch": [slot.to_json() for slot in self._batch],
                 "trials": self._trials,
                 "completed": sorted(self._completed),
+                "final_reported": sorted(self._final_reported),
                 "history": self.history,
                 "algorithm": self._algorithm_state(),
             }
@@ -235,6 +265,7 @@ class BatchSearcher(Searcher, abc.ABC):
             self._batch = batch
             self._trials = {str(k): [int(v[0]), int(v[1])] for k, v in state["trials"].items()}
             self._completed = set(state["completed"])
+            self._final_reported = set(state.get("final_reported", ()))
             self.history = list(state["history"])
             self._set_algorithm_state(state["algorithm"])
         except KeyError as exc:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from hiernas.config import DATASETS
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # the input was fine, the trials failed (hiernas.errors.TrialError)
 # what counts as the user's mistake rather than a bug: reported in one line, never as a traceback
 # (hiernas.errors' DataError and ResourceError are ValueErrors)
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError)
@@ -31,21 +32,26 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def fail(message: str) -> None:
-    """Print ``error: message`` (first line only) to stderr and exit with code 2."""
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print ``error: message`` (first line only) to stderr and exit with ``code`` (2: bad input)."""
     first = str(message).strip().splitlines()[0] if str(message).strip() else "invalid input"
     print(f"error: {first}", file=sys.stderr)
-    raise SystemExit(EXIT_BAD_INPUT)
+    raise SystemExit(code)
 
 
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
              extra_errors: tuple[type[BaseException], ...] = ()) -> None:
-    """Run ``main`` and turn user errors into one line and exit code 2; Ctrl-C exits 130."""
+    """Run ``main`` and turn user errors into one line and exit code 2, trials that failed for good into one
+    line and exit code 1; Ctrl-C exits 130."""
+    from hiernas.errors import TrialError
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         code = main(argv)
     except USER_ERRORS + extra_errors as error:
         fail(str(error))
+    except TrialError as error:
+        fail(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
@@ -110,19 +116,27 @@ def add_ray_flags(parser: argparse.ArgumentParser, results: str, max_concurrent:
     parser.add_argument("--gpus-per-trial", type=non_negative_float, default=0, help="GPUs each trial takes")
     parser.add_argument("--max-concurrent", type=positive_int, default=max_concurrent,
                         help="trials at once (None: as many as fit)")
-    parser.add_argument("--address", default="", help="empty: start a local Ray; 'auto' or host:port: join a cluster")
+    parser.add_argument("--address", default="",
+                        help="empty: always a new local Ray; 'auto' or host:port: join that cluster")
+    parser.add_argument("--storage", default=None,
+                        help="where Tune keeps experiments and checkpoints: a directory every node mounts, or "
+                             "s3://bucket/prefix, gs://bucket/prefix (S3-compatible servers: "
+                             "?endpoint_override=host:port&scheme=http); a cluster of several nodes needs one. "
+                             "None: RESULTS/ray")
     parser.add_argument("--dashboard", action=argparse.BooleanOptionalAction, default=True,
                         help="start the Ray dashboard (local Ray only; bound to 127.0.0.1)")
     parser.add_argument("--results", default=results, help="output directory")
 
 
-def start_ray(args: argparse.Namespace) -> None:
-    """Start or join Ray as the flags say, print the dashboard URL, and refuse trials that cannot fit.
+def start_ray(args: argparse.Namespace, storage: str | None = None) -> None:
+    """Start or join Ray as the flags say, print the dashboard URL, refuse trials that cannot fit and storage
+    that not every node running trials can reach (``storage``: the resolved one; None: from the flags).
 
     The library names values; here the refusal names the flags that asked for them.
     """
-    from hiernas.errors import ResourceError
+    from hiernas.errors import ResourceError, StorageError
     from hiernas.tune.runtime import check_resources, init_ray
+    from hiernas.tune.storage import check_storage, resolve_storage
 
     url = init_ray(args.address or None, dashboard=args.dashboard)
     if url:
@@ -133,6 +147,12 @@ def start_ray(args: argparse.Namespace) -> None:
         raise ResourceError(
             f"--cpus-per-trial {args.cpus_per_trial:g} --gpus-per-trial {args.gpus_per_trial:g}: {error}"
         ) from None
+    try:
+        check_storage(storage or resolve_storage(args.storage, args.results), args.cpus_per_trial,
+                      args.gpus_per_trial)
+    except StorageError as error:
+        given = f"--storage {args.storage}" if args.storage else f"--storage (default: --results {args.results}/ray)"
+        raise StorageError(f"{given}: {error}") from None
 
 
 def non_negative_float(text: str) -> float:

@@ -30,11 +30,17 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--max-failures", type=cli.non_negative_int, default=2, help="retries of a failed trial")
     p.add_argument("--resume", action="store_true", help="continue the search in --results")
     p.add_argument("--final-epochs", type=cli.non_negative_int, default=15, help="stand-alone epochs of the best path")
+    p.add_argument("--race-paths", type=cli.non_negative_int, default=4,
+                   help="top paths over all iterations raced stand-alone under ASHA for the final training "
+                        "(0 or 1: the searcher's best)")
+    p.add_argument("--race-epochs", type=cli.positive_int, default=6,
+                   help="stand-alone epochs of a path that survives every ASHA rung (max_t)")
     cli.add_ray_flags(p, "results/fade_search")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from hiernas.errors import StorageError
     from hiernas.tune.search import SearchJob, SearchSettings
 
     if not 1 <= args.depth <= MAX_DEPTH or not 1 <= args.window <= MAX_WINDOW:
@@ -50,12 +56,16 @@ def run(args: argparse.Namespace) -> int:
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
-        step=args.step, fade_step=args.fade_step, final_epochs=args.final_epochs, cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, max_failures=args.max_failures,
+        step=args.step, fade_step=args.fade_step, final_epochs=args.final_epochs, race_paths=args.race_paths,
+        race_epochs=args.race_epochs, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent, max_failures=args.max_failures,
     )
-    job = SearchJob(settings, base, args.results, resume=args.resume)  # bad input fails before Ray starts
+    try:  # bad input fails before Ray starts
+        job = SearchJob(settings, base, args.results, resume=args.resume, storage=args.storage)
+    except StorageError as error:
+        raise StorageError(f"--storage {args.storage}: {error}") from None
     cli.show_progress_log("searchers.progress")
-    cli.start_ray(args)
+    cli.start_ray(args, job.storage)
     out = job.run()
     best = out["best"]
     acc = f", stand-alone test accuracy {best['test_acc']:.3f}" if "test_acc" in best else ""

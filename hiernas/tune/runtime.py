@@ -15,7 +15,8 @@ import ray
 from ray import tune
 from tqdm import tqdm
 
-from hiernas.errors import ResourceError
+from hiernas.errors import ResourceError, TrialError
+from hiernas.tune.storage import is_local, join
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ def init_ray(
     dashboard: bool = True,
     quiet: bool = True,
 ) -> str | None:
-    """Start a local Ray (``address`` empty) or join a cluster (``"auto"`` or ``host:port``).
+    """Start a fresh local Ray (``address`` empty) or join a cluster (``"auto"`` or ``host:port``).
 
+    An empty address always means a new local Ray (``address="local"``): never the cluster that a
+    ``ray start`` left in ``/tmp/ray/ray_current_cluster`` or ``RAY_ADDRESS`` names; joining is explicit.
     Returns the dashboard URL, or None without a dashboard. The dashboard binds to loopback only, and
     Ray's token authentication stays as the cluster has it (Ray 2.60 turns it on where a token exists).
     """
@@ -45,7 +48,8 @@ def init_ray(
     if address:
         context = ray.init(address=address, **kwargs)
     else:
-        context = ray.init(num_cpus=num_cpus, include_dashboard=dashboard, dashboard_host="127.0.0.1", **kwargs)
+        context = ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+                           dashboard_host="127.0.0.1", **kwargs)
     url = getattr(context, "dashboard_url", None)
     if url and not str(url).startswith("http"):
         url = f"http://{url}"
@@ -115,7 +119,8 @@ class TrialOutcome:
     metrics: dict[str, Any]
 
 
-def _first_error_line(error: BaseException | None) -> str:
+def first_error_line(error: BaseException | None) -> str:
+    """The last non-empty line of a trial error (the exception and its message; tracebacks stay in the logs)."""
     text = str(error or "unknown error").strip().splitlines()
     for line in reversed(text):
         if line.strip():
@@ -135,18 +140,26 @@ def make_tuner(
     callbacks: Sequence[tune.Callback] = (),
     restore: bool = False,
     resume_errored: bool = True,
+    snapshot_each_checkpoint: bool = False,
     **tune_options: Any,
 ) -> tune.Tuner:
     """The one Tuner builder: ``trainable`` with its resources, short trial names, reused actors, quiet output.
 
-    With ``restore`` and an experiment ``name`` in ``storage_path``, that experiment is restored instead
-    (unfinished trials resume from their checkpoints; errored ones too when ``resume_errored``).
+    ``storage_path`` is a local directory or a URI (``hiernas.tune.storage``). With ``restore`` and an
+    experiment ``name`` in it, that experiment is restored instead (unfinished trials resume from their
+    checkpoints; errored ones too when ``resume_errored``). ``snapshot_each_checkpoint`` keeps only each
+    trial's newest checkpoint and makes Tune snapshot the experiment (trial table and searcher state) at
+    every trial checkpoint instead of about every 10 s (Tune forces a snapshot every ``num_to_keep``
+    checkpoints of a trial), so that a driver killed at any moment resumes from what had finished.
     ``tune_options`` go to ``tune.TuneConfig`` (search algorithm, scheduler, metric, concurrency, ...).
     """
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
     wrapped = tune.with_resources(trainable, resources)
-    storage_path = os.path.abspath(storage_path)
-    experiment = os.path.join(storage_path, name)
+    if is_local(storage_path):
+        storage_path = os.path.abspath(storage_path)
+    experiment = join(storage_path, name)
+    # frequent snapshots are what we ask for: no warning about them
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if restore and tune.Tuner.can_restore(experiment):
         return tune.Tuner.restore(experiment, wrapped, resume_unfinished=True, resume_errored=resume_errored)
     return tune.Tuner(
@@ -160,6 +173,7 @@ def make_tuner(
             storage_path=storage_path,
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1 if snapshot_each_checkpoint else None),
             callbacks=list(callbacks),
         ),
     )
@@ -184,10 +198,8 @@ def run_grid(
 
     With ``resume``, an experiment of the same ``name`` in ``storage_path`` (e.g. cut off by a killed
     driver) is continued instead: finished trials are kept, unfinished ones resume from their checkpoints.
-    Raises ``RuntimeError`` naming the first failed trial's error when any trial failed for good.
+    Raises ``TrialError`` naming the first failed trial's error when any trial failed for good.
     """
-    # a checkpoint per epoch with num_to_keep forces frequent snapshots: expected here, not a problem
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     tuner = make_tuner(
         trainable,
         name=name,
@@ -204,10 +216,10 @@ def run_grid(
 
 
 def _outcomes(grid: Any, name: str) -> list[TrialOutcome]:
-    """The trials' configs and last metrics; ``RuntimeError`` with the first failed trial's error."""
+    """The trials' configs and last metrics; ``TrialError`` with the first failed trial's error."""
     outcomes: list[TrialOutcome] = []
     for result in grid:
         if result.error is not None:
-            raise RuntimeError(f"trial of {name} failed: {_first_error_line(result.error)}")
+            raise TrialError(f"a trial of {name} failed: {first_error_line(result.error)}")
         outcomes.append(TrialOutcome(dict(result.config or {}), dict(result.metrics or {})))
     return outcomes

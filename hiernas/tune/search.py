@@ -3,14 +3,19 @@ trial trains one with ``hiernas.tune.trainables.hyper_trainable``, and the best 
 scratch. ``SearchJob`` checks what it can before Ray starts (results directory, searcher settings,
 data), builds its searcher once, and ``run()`` runs or resumes the search.
 
+After the search, the top ``race_paths`` paths over all iterations race as stand-alone trainings under
+ASHA (``hiernas.tune.race``) and the winner gets the final training. Tune's experiments live in the
+storage (``hiernas.tune.storage``: ``<results>/ray`` by default, or a URI every node of a cluster
+reaches); a search that produced no successful iteration raises ``TrialError`` naming the first trial's
+error, and writes no result file.
+
 Writes to the results directory (all atomically): ``search.json`` (settings and every iteration's
-record), ``trajectories.csv`` (anchors per iteration, FaDE), ``best.json`` (best path, its cells, ranks
-and stand-alone accuracy), ``trajectories.png`` and ``progress.png``.
+record), ``trajectories.csv`` (anchors per iteration, FaDE), ``best.json`` (best path, its cells, ranks,
+the race and stand-alone accuracy), ``trajectories.png`` and ``progress.png``.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import time
 from collections.abc import Sequence
@@ -19,12 +24,15 @@ from typing import Any
 
 from ray import tune
 
+from hiernas.errors import TrialError
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.outputs import write_search_outputs
 from hiernas.fade.standalone import standalone_config
 from hiernas.results import read_json, write_json
 from hiernas.splits import make_splits
-from hiernas.tune.runtime import ProgressBar, make_tuner, run_grid
+from hiernas.tune import storage as store
+from hiernas.tune.race import RaceSchedule, distinct_paths, run_race
+from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 from searchers import SEARCHERS, BatchSearcher, PathRecord, make_searcher
 from spaces.dag import DagSpace
@@ -44,6 +52,8 @@ class SearchSettings:
     fade_step: str = "least_squares"  # FaDE's pseudo-gradient estimator: searchers.fade.ESTIMATORS
     max_vertices: int = 6
     final_epochs: int = 15
+    race_paths: int = 4  # top paths over all iterations raced under ASHA; 0 or 1: the searcher's best wins
+    race_epochs: int = 6  # ASHA's max_t: stand-alone epochs of a path that survives every rung
     cpus_per_trial: float = 1
     gpus_per_trial: float = 0
     max_concurrent: int | None = None
@@ -58,6 +68,9 @@ class SearchSettings:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         if not self.step > 0:
             raise ValueError(f"step must be > 0, got {self.step}")
+        if self.race_paths < 0 or self.race_epochs < 1:
+            raise ValueError(f"race paths must be >= 0 and race epochs >= 1, got {self.race_paths} and "
+                             f"{self.race_epochs}")
 
 
 def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher:
@@ -83,26 +96,40 @@ def check_resume(results_dir: str, settings: SearchSettings, base: TrialConfig, 
         return False
     if not os.path.exists(marker):
         raise ValueError(f"cannot resume: {results_dir} holds no search (no search_config.json)")
-    if read_json(marker) != _fingerprint(settings, base):
+    saved = read_json(marker)
+    if {key: saved.get(key) for key in ("search", "trial")} != _fingerprint(settings, base):
         raise ValueError(f"cannot resume: {results_dir} belongs to a different configuration")
     return True
+
+
+def search_storage(results_dir: str, storage: str | None, restoring: bool) -> str:
+    """Where the search's Tune experiments live: a resumed search keeps the storage it started with."""
+    if not restoring:
+        return store.resolve_storage(storage, results_dir)
+    saved = read_json(os.path.join(results_dir, "search_config.json")).get("storage")
+    recorded = saved or store.resolve_storage(None, results_dir)  # searches from before --storage
+    if storage and store.resolve_storage(storage, results_dir) != recorded:
+        raise ValueError(f"cannot resume: the search's experiments are in {recorded}, not in {storage}")
+    return str(recorded)
 
 
 class SearchJob:
     """One outer search: checked and set up at construction (before Ray starts), run by ``run()``.
 
-    Construction raises ``ValueError`` (or ``DataError``) for a foreign or missing results directory,
-    searcher settings the searcher refuses, or data that cannot be loaded and split.
+    Construction raises ``ValueError`` (or ``DataError``, ``StorageError``) for a foreign or missing results
+    directory, searcher settings the searcher refuses, data that cannot be loaded and split, or a storage
+    URI that cannot be parsed. ``storage`` (None: ``<results>/ray``) holds Tune's experiments.
     """
 
-    def __init__(self, settings: SearchSettings, base: TrialConfig, results_dir: str, resume: bool = False) -> None:
+    def __init__(self, settings: SearchSettings, base: TrialConfig, results_dir: str, resume: bool = False,
+                 storage: str | None = None) -> None:
         self.settings, self.base = settings, base
         self.results_dir = os.path.abspath(results_dir)
         self.restoring = check_resume(self.results_dir, settings, base, resume)
         self.searcher = build_searcher(settings, base)
         make_splits(base.data, base.seed)  # bad data fails here, not in every trial
-        self.storage = os.path.join(self.results_dir, "ray")
-        self.experiment = os.path.join(self.storage, EXPERIMENT)
+        self.storage = search_storage(self.results_dir, storage, self.restoring)
+        self.experiment = store.join(self.storage, EXPERIMENT)
 
     def run(self, callbacks: Sequence[tune.Callback] = ()) -> dict[str, Any]:
         """Run (or resume) the search, train the best path from scratch, write all result files.
@@ -111,7 +138,8 @@ class SearchJob:
         """
         started = time.perf_counter()
         settings, base = self.settings, self.base
-        write_json(os.path.join(self.results_dir, "search_config.json"), _fingerprint(settings, base))
+        write_json(os.path.join(self.results_dir, "search_config.json"),
+                   {**_fingerprint(settings, base), "storage": self.storage})
         total = settings.iterations * settings.repeats
         # unfinished trials resume under their ids (the restored searcher waits for them); trials that had
         # failed for good were already reported to the searcher as failed, so they are not run again
@@ -126,6 +154,7 @@ class SearchJob:
             callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc"), *callbacks],
             restore=self.restoring,
             resume_errored=False,
+            snapshot_each_checkpoint=True,  # a finished trial is in Tune's snapshot before anything else runs
             search_alg=self.searcher,
             num_samples=-1,
             metric="val_acc",
@@ -133,12 +162,17 @@ class SearchJob:
             max_concurrent_trials=settings.max_concurrent or settings.repeats,
         )
         fit_started = time.perf_counter()
-        tuner.fit()
+        grid = tuner.fit()
         search_time = time.perf_counter() - fit_started
         if self.restoring:  # Tune ran its own unpickled copy of the searcher: read back its saved state
             _restore_searcher_state(self.experiment, self.searcher)
         history = self.searcher.history
-        best_json = self._final_training(self.searcher.final_path())
+        if not any(record["status"] == "ok" for record in history):
+            errors = [first_error_line(error) for error in grid.errors]
+            raise TrialError(f"the search failed: no iteration succeeded; first trial error: "
+                             f"{errors[0] if errors else 'none reported a valid result'} (trial logs in "
+                             f"{self.experiment})")
+        best_json = self._final_training(*self._final_choice())
         summary: dict[str, Any] = {
             "settings": asdict(settings),
             "trial_config": base.to_dict(),
@@ -156,8 +190,21 @@ class SearchJob:
             "experiment_dir": self.experiment,
         }
 
-    def _final_training(self, best: PathRecord | None) -> dict[str, Any]:
-        """best.json's content: the chosen path and, with final epochs, its stand-alone training."""
+    def _final_choice(self) -> tuple[PathRecord | None, dict[str, Any] | None]:
+        """The path for the final training and the race that chose it (None without a race)."""
+        settings = self.settings
+        paths = distinct_paths(self.searcher.best(settings.race_paths)) if settings.race_paths > 1 else []
+        if len(paths) < 2:
+            return self.searcher.final_path(), None
+        race = run_race(
+            self.base, paths, RaceSchedule.for_epochs(settings.race_epochs), self.storage,
+            cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
+            max_failures=settings.max_failures, resume=self.restoring,
+        )
+        return paths[race["winner"]], race
+
+    def _final_training(self, best: PathRecord | None, race: dict[str, Any] | None) -> dict[str, Any]:
+        """best.json's content: the chosen path, the race, and with final epochs its stand-alone training."""
         settings = self.settings
         best_json: dict[str, Any] = {"found": best is not None}
         if best is None:
@@ -171,6 +218,8 @@ class SearchJob:
                 "metric": best.metric,
             }
         )
+        if race is not None:
+            best_json["race"] = race
         if settings.final_epochs > 0:
             final = standalone_config(self.base, list(best.cells), settings.final_epochs)
             outcome = run_grid(
@@ -201,17 +250,18 @@ def run_search(
     results_dir: str,
     resume: bool = False,
     callbacks: Sequence[tune.Callback] = (),
+    storage: str | None = None,
 ) -> dict[str, Any]:
-    """``SearchJob(settings, base, results_dir, resume).run(callbacks)``: for callers with Ray running."""
-    return SearchJob(settings, base, results_dir, resume).run(callbacks)
+    """``SearchJob(settings, base, results_dir, resume, storage).run(callbacks)``: for callers with Ray running."""
+    return SearchJob(settings, base, results_dir, resume, storage).run(callbacks)
 
 
 def _restore_searcher_state(experiment: str, searcher: BatchSearcher) -> None:
-    """Load the searcher state Tune last saved in the experiment directory (also after a resumed run).
+    """Load the searcher state Tune last saved in the experiment (a directory or a URI), also after a resume.
 
     Each Tune session writes ``searcher-state-<YYYY-mm-dd_HH-MM-SS>.pkl``; the newest session is the
     largest name. File times cannot tell: the final sync copies every session's file anew.
     """
-    saved = sorted(glob.glob(os.path.join(experiment, "searcher-state-*")))
+    saved = store.list_names(experiment, "searcher-state-")
     if saved:
-        searcher.restore(saved[-1])
+        searcher.set_state(store.read_json(store.join(experiment, saved[-1])))

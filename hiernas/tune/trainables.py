@@ -15,10 +15,12 @@ function without Ray that tests and other drivers can call directly. Example::
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
+import pyarrow.fs as pafs
 import torch
 from ray import tune
 
@@ -52,12 +54,44 @@ def _tune_report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
 
-def _restored_state() -> dict[str, Any] | None:
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        return None
+def _load_state(checkpoint: tune.Checkpoint) -> dict[str, Any]:
     with checkpoint.as_directory() as directory:
         return torch.load(os.path.join(directory, _STATE_FILE), map_location="cpu", weights_only=False)
+
+
+def _checkpoints_newest_first() -> list[tune.Checkpoint]:
+    """The trial's checkpoints in its storage directory, newest first, then the one Tune handed over.
+
+    After a driver was killed, Tune restores the trial from its last experiment snapshot, which may name
+    an older checkpoint than the trial wrote before the kill, or none (a finished trial then reports its
+    final result again instead of training anew), or one that ``num_to_keep`` deleted since.
+    """
+    given = tune.get_checkpoint()
+    storage = tune.get_context().get_storage()  # Ray's developer API: the trial's directory in the storage
+    fs, trial_dir = storage.storage_filesystem, storage.trial_fs_path
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(trial_dir, allow_not_found=True))
+    except OSError:
+        infos = []
+    names = sorted(
+        (os.path.basename(info.path) for info in infos if info.type == pafs.FileType.Directory),
+        reverse=True,
+    )
+    found = [tune.Checkpoint(f"{trial_dir}/{name}", filesystem=fs) for name in names if name.startswith("checkpoint_")]
+    return found + ([given] if given is not None else [])
+
+
+def _restored_state() -> dict[str, Any] | None:
+    """The newest loadable checkpoint of this trial, or None for a fresh start."""
+    errors: list[str] = []
+    for candidate in _checkpoints_newest_first():
+        try:
+            return _load_state(candidate)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # missing, or cut short
+            errors.append(f"{candidate.path}: {error}")
+    if errors:
+        raise RuntimeError(f"no loadable checkpoint: {'; '.join(errors)}")
+    return None
 
 
 def _run(fn: Callable[..., Any], config: dict[str, Any]) -> None:

@@ -31,7 +31,8 @@ def test_evolution_search_picks_the_best_validated_path_of_all_iterations(tmp_pa
     results = tmp_path / "out"
     args = [
         "--searcher", "evolution", "--depth", "2", "--window", "3", "--iterations", "2", "--repeats", "1",
-        "--epochs", "1", "--final-epochs", "0", "--seed", "5", "--no-dashboard", "--results", str(results),
+        "--epochs", "1", "--final-epochs", "0", "--race-paths", "0", "--seed", "5", "--no-dashboard",
+        "--results", str(results),
     ]
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300,
