@@ -4,6 +4,10 @@ The input vertex feeds every source vertex unchanged; every other edge, includin
 into the output vertex, carries a structurally identical convolution (conv k x k -> BatchNorm -> ReLU).
 A vertex with more than one incoming edge sums its inputs and applies ReLU. Channels are fixed inside
 the cell; a 1x1 projection at the input vertex adapts the previous row's channels when they differ.
+
+Cells of different sizes can be given the same number of weights, as FaDE 3.1 did (about 0.25 M per
+DAG): ``equal_param_width`` widens a cell of few convolutions and narrows one of many, and a 1x1
+projection at the output vertex returns to the row's channels.
 """
 
 from __future__ import annotations
@@ -43,6 +47,13 @@ def projection(in_channels: int, out_channels: int) -> nn.Module:
     )
 
 
+def equal_param_width(cell: DagCell, channels: int, reference_convs: int) -> int:
+    """The inner width at which ``cell``'s convolutions hold about as many weights as ``reference_convs``
+    convolutions of ``channels`` channels (weights grow with convolutions x width squared)."""
+    convs = len(cell_edge_slots(cell))
+    return max(1, round(channels * (reference_convs / convs) ** 0.5))
+
+
 def cell_edge_slots(cell: DagCell) -> list[tuple[int, int | str]]:
     """The convolution-carrying edges of ``cell``: inner edges and sink -> output edges."""
     out_degree = {v: 0 for v in range(cell.num_vertices)}
@@ -63,6 +74,8 @@ class DagCellModule(nn.Module):
         make_edge: builds the module of an edge slot; a row with shared weights passes a lookup
             into its shared bank instead of a constructor.
         make_projection: builds the input projection (shared per row when weights are shared).
+        inner_channels: channels inside the cell when they differ from the output's ``channels``
+            (equal parameter counts); a 1x1 projection at the output vertex returns to ``channels``.
     """
 
     def __init__(
@@ -74,13 +87,18 @@ class DagCellModule(nn.Module):
         batch_norm: bool = True,
         make_edge: Callable[[int, int | str], nn.Module] | None = None,
         make_projection: Callable[[], nn.Module] | None = None,
+        inner_channels: int | None = None,
     ) -> None:
         super().__init__()
+        inner = channels if inner_channels is None else inner_channels
+        if inner != channels and (make_edge is not None or make_projection is not None):
+            raise ValueError("a cell with its own inner width cannot use a row's shared convolutions")
         self.cell = cell
         self.channels = channels
-        self.input_projection = make_projection() if make_projection else projection(in_channels, channels)
+        self.input_projection = make_projection() if make_projection else projection(in_channels, inner)
+        self.output_projection = projection(inner, channels)
         slots = cell_edge_slots(cell)
-        build = make_edge or (lambda _u, _v: conv_edge(channels, kernel_size, batch_norm))
+        build = make_edge or (lambda _u, _v: conv_edge(inner, kernel_size, batch_norm))
         self.edges = nn.ModuleDict({edge_key(u, v): build(u, v) for u, v in slots})
         self._incoming: dict[int | str, list[int]] = {v: [] for v in range(cell.num_vertices)}
         self._incoming[OUTPUT] = []
@@ -96,7 +114,8 @@ class DagCellModule(nn.Module):
                 states[v] = x  # a source vertex receives the input unchanged
                 continue
             states[v] = self._combine([self.edges[edge_key(u, v)](states[u]) for u in sources])
-        return self._combine([self.edges[edge_key(u, OUTPUT)](states[u]) for u in self._incoming[OUTPUT]])
+        out = self._combine([self.edges[edge_key(u, OUTPUT)](states[u]) for u in self._incoming[OUTPUT]])
+        return self.output_projection(out)
 
     @staticmethod
     def _combine(inputs: Sequence[Tensor]) -> Tensor:

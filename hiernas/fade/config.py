@@ -39,6 +39,9 @@ class ModelConfig(ConfigBase):
     temperature: float = 10.0  # FaDE: Gumbel-softmax temperature 10
     share_weights: bool = False  # share convolutions per row by edge slot (see hiernas.fade.hypernet)
     alpha_init_scale: float = 1.0  # alpha starts at scale * N(0, 1) (FaDE: standard normal)
+    # > 0: every cell gets about the weights of this many convolutions at its row's width (FaDE 3.1: the
+    # DAGs of the rank validation hold equal weights), by widening or narrowing inside the cell
+    equal_params_convs: int = 0
     arch_gradient: str = "reinforce"  # hard Gumbel only: reinforce (score function) | straight_through (paper)
 
     def __post_init__(self) -> None:
@@ -56,6 +59,8 @@ class ModelConfig(ConfigBase):
             raise ValueError(f"choice_mode must be one of {list(CHOICE_MODES)}, got {self.choice_mode!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.equal_params_convs < 0 or (self.equal_params_convs and self.share_weights):
+            raise ValueError("equal_params_convs must be >= 0 and cannot be combined with share_weights")
         if self.alpha_init_scale < 0:
             raise ValueError(f"alpha_init_scale must be >= 0, got {self.alpha_init_scale}")
         if self.arch_gradient not in ARCH_GRADIENTS:

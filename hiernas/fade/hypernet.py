@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hiernas.fade.cells import DagCellModule, cell_edge_slots, conv_edge, edge_key, projection
+from hiernas.fade.cells import DagCellModule, cell_edge_slots, conv_edge, edge_key, equal_param_width, projection
 from hiernas.fade.config import ModelConfig
 from hiernas.mixed import ChoiceMode, MixedChoice, gumbel_softmax_sample, mixing_weights
 from spaces.dag import DagCell
@@ -129,7 +129,10 @@ class HyperNet(nn.Module):
 
     def _cell_module(self, cell: DagCell, in_channels: int, channels: int, bank: nn.ModuleDict) -> DagCellModule:
         if not self.config.share_weights:
-            return DagCellModule(cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm)
+            reference = self.config.equal_params_convs
+            inner = equal_param_width(cell, channels, reference) if reference else None
+            return DagCellModule(cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm,
+                                 inner_channels=inner)
         return DagCellModule(
             cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm,
             make_edge=lambda u, v: bank[edge_key(u, v)], make_projection=lambda: bank["projection"],

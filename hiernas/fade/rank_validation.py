@@ -1,6 +1,13 @@
 """FaDE section 3.1, the part without Ray: the plan of a rank validation, which paths to train stand-alone,
-and the summary of the measurements (Spearman's rho and Kendall's tau between log FaDE rank and accuracy).
+and the summary of the measurements.
 
+Two rank sources are compared with the same ground truth (the stand-alone test accuracy of each path,
+averaged over seeds): the FaDE rank (the log of the product of the softmaxed alpha along the path,
+averaged over repeats) and the path-wise validation accuracy with the shared weights of the trained
+hyper-architecture (how DARTS-PD scores paths). Beside each Spearman's rho the summary gives what bounds
+it: the **ceiling** (the rank agreement of the stand-alone accuracies between two halves of the seeds:
+no rank source can predict the ground truth better than the ground truth predicts itself) and the
+**agreement** of each source between repeats of the hyper-architecture training.
 ``hiernas.tune.rank_validation`` runs the trainings as Tune trials and calls these.
 """
 
@@ -35,11 +42,11 @@ class ValidationPlan:
     """Budget and set-up of one rank validation (defaults fit 15 minutes on 2 CPU cores, digits)."""
 
     graphs: tuple[dict[str, Any], ...] = DEFAULT_GRAPHS
-    repeats: int = 4  # hyper-architecture trainings, alpha averaged
+    repeats: int = 4  # hyper-architecture trainings, alpha and path scores averaged
     num_paths: int = 16  # FaDE 3.1: 16 stand-alone architectures
-    standalone_seeds: int = 2  # seeds per stand-alone path, accuracy averaged
-    standalone_epochs: int = 25
-    path_selection: str = "quantile"  # quantile: evenly over the predicted ranks; random: uniform
+    standalone_seeds: int = 3  # seeds per stand-alone path, accuracy averaged (>= 2 for a ceiling)
+    standalone_epochs: int = 30
+    path_selection: str = "random"  # random: uniform (fair to every rank source); quantile: over alpha's ranks
     cpus_per_trial: float = 1
     gpus_per_trial: float = 0
     max_concurrent: int | None = None
@@ -73,43 +80,94 @@ def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def path_row(path: Sequence[int], log_p: np.ndarray, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One row of ``paths.csv``: a path's log FaDE rank and its stand-alone accuracies over the seeds."""
+def split_half_agreement(accuracies: np.ndarray) -> float | None:
+    """The ceiling of a rank correlation with these accuracies (paths x seeds): the mean Spearman's rho
+    between the path means of two disjoint halves of the seeds, over every way of halving them (at most
+    20 halvings, seeded). None with fewer than two seeds."""
+    paths, seeds = accuracies.shape
+    if seeds < 2:
+        return None
+    half = seeds // 2
+    rng = np.random.default_rng(0)
+    halvings = {tuple(sorted(rng.choice(seeds, size=half, replace=False).tolist())) for _ in range(20 * seeds)}
+    rhos = []
+    for first in sorted(halvings)[:20]:
+        rest = [s for s in range(seeds) if s not in first]
+        rhos.append(spearman(accuracies[:, list(first)].mean(axis=1), accuracies[:, rest].mean(axis=1)).coefficient)
+    finite = [r for r in rhos if np.isfinite(r)]
+    return float(np.mean(finite)) if finite else None
+
+
+def path_row(path: Sequence[int], log_p: np.ndarray, pathwise: float | None,
+             results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One row of ``paths.csv``: a path's rank sources and its stand-alone accuracies over the seeds."""
     tests, vals = [r["test_acc"] for r in results], [r["val_acc"] for r in results]
+    trains = [r["train_acc"] for r in results]
     return {
         "path": "-".join(map(str, path)),
         "log_rank": path_log_rank(log_p, path),
+        "pathwise_val_acc": pathwise,
         "test_acc_mean": float(np.mean(tests)),
         "test_acc_std": float(np.std(tests)),
         "val_acc_mean": float(np.mean(vals)),
+        "train_acc_final": float(np.mean(trains)),  # the last epoch's train accuracy: did it converge?
         "seeds": len(tests),
+        "test_acc_per_seed": [float(v) for v in tests],
     }
 
 
-def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, extra: dict[str, Any]) -> dict[str, Any]:
-    """The validation's summary: rank correlations of log rank against mean test accuracy, and ``extra``."""
-    ranks = [r["log_rank"] for r in rows]
+def _correlations(scores: Sequence[float], accs: Sequence[float]) -> dict[str, float | None]:
+    rho, tau = spearman(scores, accs), kendall(scores, accs)
+    # NaN (e.g. every accuracy equal) is written as null: strict JSON has no NaN
+    return {"spearman_rho": _finite_or_none(rho.coefficient), "spearman_p": _finite_or_none(rho.p_value),
+            "kendall_tau": _finite_or_none(tau.coefficient), "kendall_p": _finite_or_none(tau.p_value)}
+
+
+def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict[str, float | None],
+              extra: dict[str, Any]) -> dict[str, Any]:
+    """The validation's summary: per rank source its correlations with the mean stand-alone test accuracy
+    and its agreement between repeats, the ceiling, and ``extra``. The top-level ``spearman_rho`` and
+    ``kendall_tau`` are the FaDE (alpha) rank's, as in the first version."""
     accs = [r["test_acc_mean"] for r in rows]
-    rho, tau = spearman(ranks, accs), kendall(ranks, accs)
+    per_seed = np.array([r["test_acc_per_seed"] for r in rows], dtype=np.float64)
+    sources: dict[str, dict[str, float | None]] = {
+        "alpha": {**_correlations([r["log_rank"] for r in rows], accs), "agreement": agreement.get("alpha")},
+    }
+    if all(r["pathwise_val_acc"] is not None for r in rows):
+        sources["pathwise"] = {**_correlations([r["pathwise_val_acc"] for r in rows], accs),
+                               "agreement": agreement.get("pathwise")}
     return {
-        # NaN (e.g. every accuracy equal) is written as null: strict JSON has no NaN
-        "spearman_rho": _finite_or_none(rho.coefficient),
-        "spearman_p": _finite_or_none(rho.p_value),
-        "kendall_tau": _finite_or_none(tau.coefficient),
-        "kendall_p": _finite_or_none(tau.p_value),
+        **sources["alpha"],
+        "sources": sources,
+        "ceiling": split_half_agreement(per_seed),
+        "alpha_agreement": agreement.get("alpha"),
         "alpha_mean": alpha.tolist(),
         "paths": list(rows),
         **extra,
     }
 
 
+def describe(summary: dict[str, Any]) -> str:
+    """One line per rank source for the console: rho, p, agreement; then the ceiling."""
+    def number(value: float | None, spec: str) -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    lines = [
+        f"{name:9s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
+        f"Kendall tau {number(s['kendall_tau'], '+.3f')}, agreement between repeats {number(s['agreement'], '.3f')}"
+        for name, s in summary["sources"].items()
+    ]
+    lines.append(f"ceiling (split-half rank agreement of the stand-alone accuracies) "
+                 f"{number(summary['ceiling'], '.3f')} over {len(summary['paths'])} paths")
+    return "\n".join(lines)
 def write_validation(results_dir: str, summary: dict[str, Any]) -> None:
     """``rank_validation.json``, ``paths.csv``, ``rank_scatter.png`` and ``alpha.png`` in ``results_dir``."""
     os.makedirs(results_dir, exist_ok=True)
     rows = summary["paths"]
     ranks, accs = [r["log_rank"] for r in rows], [r["test_acc_mean"] for r in rows]
     write_json(os.path.join(results_dir, "rank_validation.json"), summary)
-    write_csv(os.path.join(results_dir, "paths.csv"), rows)
+    write_csv(os.path.join(results_dir, "paths.csv"),
+              [{k: v for k, v in r.items() if k != "test_acc_per_seed"} for r in rows])
     rho = summary["spearman_rho"]
     plot_rank_scatter(os.path.join(results_dir, "rank_scatter.png"), ranks, accs,
                       float("nan") if rho is None else rho,

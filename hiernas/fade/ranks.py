@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ArrayLike = Sequence[Sequence[float]] | np.ndarray
+Vector = Sequence[float] | np.ndarray  # one score per item
 
 
 def log_softmax_rows(alpha_logits: ArrayLike) -> np.ndarray:
@@ -72,7 +73,7 @@ class Correlation:
     p_value: float
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
+def spearman(x: Vector, y: Vector) -> Correlation:
     """Spearman's rho between two score lists (e.g. FaDE log-ranks and stand-alone accuracies)."""
     from scipy import stats  # lazy: scipy.stats costs ~0.8 s at every trial actor's start, trials never use it
 
@@ -80,9 +81,28 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
     return Correlation(float(result.statistic), float(result.pvalue))
 
 
-def kendall(x: Sequence[float], y: Sequence[float]) -> Correlation:
+def kendall(x: Vector, y: Vector) -> Correlation:
     """Kendall's tau-b between two score lists."""
     from scipy import stats
 
     result = stats.kendalltau(x, y)
     return Correlation(float(result.statistic), float(result.pvalue))
+
+
+def all_log_ranks(log_p: np.ndarray) -> np.ndarray:
+    """The log FaDE rank of every path, in path-index order (``hiernas.paths``): shape ``(window ** depth,)``."""
+    total = np.zeros(())
+    for row in np.asarray(log_p, dtype=np.float64):
+        total = np.add.outer(total, row)
+    return total.reshape(-1)
+
+
+def rank_agreement(scores: Sequence[Vector]) -> float | None:
+    """Mean pairwise Spearman's rho between score vectors over the same items (e.g. every path's log rank
+    after each of several repeats): how well repeats agree. None with fewer than two vectors."""
+    vectors = [np.asarray(s, dtype=np.float64) for s in scores]
+    if len(vectors) < 2:
+        return None
+    rhos = [spearman(a, b).coefficient for i, a in enumerate(vectors) for b in vectors[i + 1 :]]
+    finite = [r for r in rhos if np.isfinite(r)]
+    return float(np.mean(finite)) if finite else None

@@ -1,9 +1,12 @@
 """FaDE section 3.1 on Ray Tune: do FaDE ranks predict stand-alone accuracy?
 
 The same ``n_g`` DAGs stand in every row of a hyper-architecture; it is trained ``repeats`` times
-(parallel Tune trials, alpha averaged); a sample of paths is trained from scratch with several seeds
-(parallel Tune trials, accuracies averaged); Spearman's rho between log FaDE rank and accuracy says how
-well the ranks predict. The plan, the path choice and the summary live in ``hiernas.fade.rank_validation``.
+(parallel Tune trials) and, after its last epoch, scores every path by validation accuracy with the
+shared weights; a sample of paths is trained from scratch with several seeds (parallel Tune trials).
+Spearman's rho between each rank source (alpha, path-wise accuracy; averaged over the repeats) and the
+mean stand-alone accuracy says how well the source predicts; the ceiling and the agreement between
+repeats say what could be measured. The plan, the path choice and the summary live in
+``hiernas.fade.rank_validation``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,22 @@ from ray import tune
 
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.rank_validation import ValidationPlan, path_row, select_paths, summarise, write_validation
-from hiernas.fade.ranks import average_alpha, log_probs
+from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement
 from hiernas.fade.standalone import standalone_config
-from hiernas.tune.runtime import run_grid
+from hiernas.tune.runtime import TrialOutcome, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
+
+
+def _pathwise(hyper: list[TrialOutcome]) -> tuple[dict[tuple[int, ...], float], float | None]:
+    """Mean path-wise validation accuracy of every scored path over the repeats, and their agreement."""
+    per_repeat = [
+        {tuple(int(c) for c in p): float(a) for p, a in zip(o.metrics["path_indices"], o.metrics["path_val_acc"],
+                                                            strict=True)}
+        for o in hyper
+    ]
+    common = sorted(set.intersection(*(set(r) for r in per_repeat)))
+    means = {p: float(np.mean([r[p] for r in per_repeat])) for p in common}
+    return means, rank_agreement([[r[p] for p in common] for r in per_repeat])
 
 
 def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) -> dict[str, Any]:
@@ -28,14 +43,17 @@ def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) ->
     started = time.perf_counter()
     depth, window = base.model.depth, len(plan.graphs)
     cells = tuple(tuple(plan.graphs) for _ in range(depth))
-    trial = base.replace(model=base.model.replace(window=window), cells=cells)
+    trial = base.replace(model=base.model.replace(window=window), cells=cells,
+                         train=base.train.replace(eval_paths=window**depth))  # score every path
     storage = f"{results_dir}/ray"
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
     hyper_space = trial.to_dict() | {"seed": tune.grid_search([base.seed + r for r in range(plan.repeats)])}
     hyper = run_grid(hyper_trainable, hyper_space, name="hyper", num_trials=plan.repeats, **resources)
-    alpha = average_alpha([o.metrics["alpha"] for o in hyper])
+    alphas = [o.metrics["alpha"] for o in hyper]
+    alpha = average_alpha(alphas)
     log_p = log_probs(alpha)
+    pathwise, pathwise_agreement = _pathwise(hyper)
     paths = select_paths(log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
@@ -47,11 +65,15 @@ def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) ->
     standalone = run_grid(standalone_trainable, standalone_space, name="standalone",
                           num_trials=len(paths) * len(seeds), **resources)
     rows = [
-        path_row(path, log_p, [o.metrics for o in standalone if o.config["cells"] == cells_json])
+        path_row(path, log_p, pathwise.get(tuple(path)),
+                 [o.metrics for o in sorted(standalone, key=lambda o: int(o.config["seed"]))
+                  if o.config["cells"] == cells_json])
         for path, cells_json in zip(paths, path_cells, strict=True)
     ]
-    summary = summarise(rows, alpha, {
-        "alpha_per_repeat": [o.metrics["alpha"] for o in hyper],
+    agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
+                 "pathwise": pathwise_agreement}
+    summary = summarise(rows, alpha, agreement, {
+        "alpha_per_repeat": alphas,
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "graphs": list(plan.graphs),
         "plan": {k: v for k, v in asdict(plan).items() if k != "graphs"},

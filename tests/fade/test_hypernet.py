@@ -127,3 +127,17 @@ def test_bad_shapes_are_rejected() -> None:
         HyperNet([[CELLS[0]]], ModelConfig(depth=2, window=1), 1, 10, 8)
     with pytest.raises(ValueError, match="depth"):
         ModelConfig(depth=0)
+
+
+def test_equal_params_gives_cells_of_different_sizes_about_the_same_weights() -> None:
+    graphs = [CELLS[0], CELLS[1], CELLS[3], CELLS[4]]  # 1, 2, 3 and 5 convolutions
+    cfg = ModelConfig(depth=1, window=len(graphs), final_channels=16, kernel_size=5, equal_params_convs=3)
+    net = HyperNet([graphs], cfg, in_channels=16, num_classes=10, input_size=8)
+    counts = [sum(p.numel() for p in cell.parameters()) for cell in net.rows[0].candidates]
+    assert max(counts) / min(counts) < 1.15, counts  # widths are whole channels
+    plain = HyperNet([graphs], cfg.replace(equal_params_convs=0), in_channels=16, num_classes=10, input_size=8)
+    plain_counts = [sum(p.numel() for p in cell.parameters()) for cell in plain.rows[0].candidates]
+    assert max(plain_counts) / min(plain_counts) > 4  # without it they differ with their convolutions
+    assert net(torch.randn(2, 16, 8, 8)).shape == (2, 10)
+    with pytest.raises(ValueError, match="share_weights"):
+        ModelConfig(equal_params_convs=3, share_weights=True)
