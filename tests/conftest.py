@@ -16,11 +16,15 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
-    """A real ``ray.init`` on 2 CPUs without the dashboard (about 2.4 s), shut down at the end."""
+    """A real, new local ``ray.init`` on 2 CPUs without the dashboard (about 2.4 s), shut down at the end.
+
+    ``address="local"``: never the cluster a ``ray start`` on this machine left behind.
+    """
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20,
+                 log_to_driver=False)
     yield
     ray.shutdown()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from hiernas.config import DATASETS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # the input was fine, the trials failed (hiernas.errors.TrialError)
+STORAGE_ENV = "HIERNAS_STORAGE"  # the default of --storage (cluster.yaml sets it on every node)
 # what counts as the user's mistake rather than a bug: reported in one line, never as a traceback
 # (hiernas.errors' DataError and ResourceError are ValueErrors)
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError)
@@ -118,11 +120,11 @@ def add_ray_flags(parser: argparse.ArgumentParser, results: str, max_concurrent:
                         help="trials at once (None: as many as fit)")
     parser.add_argument("--address", default="",
                         help="empty: always a new local Ray; 'auto' or host:port: join that cluster")
-    parser.add_argument("--storage", default=None,
+    parser.add_argument("--storage", default=os.environ.get(STORAGE_ENV) or None,
                         help="where Tune keeps experiments and checkpoints: a directory every node mounts, or "
                              "s3://bucket/prefix, gs://bucket/prefix (S3-compatible servers: "
                              "?endpoint_override=host:port&scheme=http); a cluster of several nodes needs one. "
-                             "None: RESULTS/ray")
+                             f"Default: ${STORAGE_ENV}, else RESULTS/ray")
     parser.add_argument("--dashboard", action=argparse.BooleanOptionalAction, default=True,
                         help="start the Ray dashboard (local Ray only; bound to 127.0.0.1)")
     parser.add_argument("--results", default=results, help="output directory")

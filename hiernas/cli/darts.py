@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     cli.start_ray(args)
     rows = run_darts_seeds(cfg, args.seeds, args.results, args.cpus_per_trial, args.gpus_per_trial,
-                           args.max_concurrent)
+                           args.max_concurrent, storage=args.storage)
     for row in rows:
         print(f"#{row['rank']} seed {row['seed']} val_acc {float(row['val_acc']):.4f} {row['genotype']}")
     print(f"best genotype: {args.results}/genotype.json")

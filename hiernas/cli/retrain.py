@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from hiernas.tune.darts import run_retraining
 
     cli.start_ray(args)
-    metrics = run_retraining(cfg, args.results, args.cpus_per_trial, args.gpus_per_trial)
+    metrics = run_retraining(cfg, args.results, args.cpus_per_trial, args.gpus_per_trial, storage=args.storage)
     print(f"test_acc {float(metrics['test_acc']):.4f} after {metrics['epoch']} epochs, "
           f"{int(metrics['num_params'])} parameters (auxiliary excluded)")
     return 0

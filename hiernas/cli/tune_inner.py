@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hiernas.splits import make_splits
     from hiernas.tune.inner_tuning import tune_inner
+    from hiernas.tune.storage import resolve_storage
     from spaces.dag import DagSpace
 
     space = DagSpace()
@@ -41,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     )
     make_splits(base.data, base.seed)  # bad data fails before Ray starts
     cli.start_ray(args)
-    config, val_acc = tune_inner(base, args.samples, args.results, args.cpus_per_trial, args.gpus_per_trial,
-                                 args.max_concurrent or 2)
+    config, val_acc = tune_inner(base, args.samples, resolve_storage(args.storage, args.results),
+                                 args.cpus_per_trial, args.gpus_per_trial, args.max_concurrent or 2)
     tuned = {"train": {k: config["train"][k] for k in ("weight_lr", "arch_lr", "reg_start")},
              "model": {"temperature": config["model"]["temperature"]}}
     print(f"best val_acc {val_acc:.3f} with {json.dumps(tuned)}")

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     )
     make_splits(base.data, base.seed)  # bad data fails before Ray starts
     cli.start_ray(args)
-    summary = validate_ranks(base, plan, args.results)
+    summary = validate_ranks(base, plan, args.results, storage=args.storage)
     print(describe(summary))
     print(f"results in {args.results} ({summary['wall_time_s']:.0f} s)")
     return 0

@@ -12,6 +12,7 @@ from hiernas.darts.config import DartsConfig, EvalConfig
 from hiernas.darts.plots import write_search_outputs
 from hiernas.results import write_csv, write_json
 from hiernas.tune.runtime import run_grid
+from hiernas.tune.storage import resolve_storage
 from hiernas.tune.trainables import darts_trainable, eval_trainable
 
 
@@ -22,12 +23,14 @@ def run_darts_seeds(
     cpus_per_trial: float = 1,
     gpus_per_trial: float = 0,
     max_concurrent: int | None = None,
+    storage: str | None = None,
 ) -> list[dict[str, Any]]:
     """Search with seeds ``cfg.seed .. cfg.seed + seeds - 1`` as parallel trials; rank their genotypes.
 
     Writes per seed ``seed<k>_genotype.json`` (and drawings, alpha history, DARTS-PD trade-off), the best
     seed's outputs without prefix (``genotype.json``), ``genotypes_ranked.json``/``.csv`` and
-    ``config.json``. Returns the ranked rows (rank, seed, val_acc, genotype), best first.
+    ``config.json``; Tune's experiment goes to ``storage`` (``hiernas.tune.storage``; None:
+    ``<results_dir>/ray``). Returns the ranked rows (rank, seed, val_acc, genotype), best first.
     """
     param_space = cfg.to_dict()
     param_space["seed"] = tune.grid_search(list(range(cfg.seed, cfg.seed + seeds)))
@@ -35,7 +38,7 @@ def run_darts_seeds(
         darts_trainable,
         param_space,
         name=f"darts_{cfg.method}",
-        storage_path=os.path.join(results_dir, "ray"),
+        storage_path=resolve_storage(storage, results_dir),
         num_trials=seeds,
         cpus_per_trial=cpus_per_trial,
         gpus_per_trial=gpus_per_trial,
@@ -57,14 +60,18 @@ def run_darts_seeds(
 
 
 def run_retraining(
-    cfg: EvalConfig, results_dir: str, cpus_per_trial: float = 1, gpus_per_trial: float = 0
+    cfg: EvalConfig, results_dir: str, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
+    storage: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``cfg.genotype`` from scratch as one trial; writes ``final.json``; returns the last metrics."""
+    """Train ``cfg.genotype`` from scratch as one trial; writes ``final.json``; returns the last metrics.
+
+    ``storage`` holds Tune's experiment (``hiernas.tune.storage``; None: ``<results_dir>/ray``).
+    """
     outcome = run_grid(
         eval_trainable,
         cfg.to_dict(),
         name="train_final",
-        storage_path=os.path.join(results_dir, "ray"),
+        storage_path=resolve_storage(storage, results_dir),
         num_trials=1,
         cpus_per_trial=cpus_per_trial,
         gpus_per_trial=gpus_per_trial,

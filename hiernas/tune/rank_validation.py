@@ -23,6 +23,7 @@ from hiernas.fade.rank_validation import ValidationPlan, path_row, select_paths,
 from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement
 from hiernas.fade.standalone import standalone_config
 from hiernas.tune.runtime import TrialOutcome, run_grid
+from hiernas.tune.storage import resolve_storage
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 
 
@@ -38,14 +39,19 @@ def _pathwise(hyper: list[TrialOutcome]) -> tuple[dict[tuple[int, ...], float], 
     return means, rank_agreement([[r[p] for p in common] for r in per_repeat])
 
 
-def validate_ranks(base: TrialConfig, plan: ValidationPlan, results_dir: str) -> dict[str, Any]:
-    """Run the whole validation through Ray Tune and write its result files; returns the summary."""
+def validate_ranks(
+    base: TrialConfig, plan: ValidationPlan, results_dir: str, storage: str | None = None
+) -> dict[str, Any]:
+    """Run the whole validation through Ray Tune and write its result files; returns the summary.
+
+    Tune's experiments go to ``storage`` (``hiernas.tune.storage``; None: ``<results_dir>/ray``).
+    """
     started = time.perf_counter()
     depth, window = base.model.depth, len(plan.graphs)
     cells = tuple(tuple(plan.graphs) for _ in range(depth))
     trial = base.replace(model=base.model.replace(window=window), cells=cells,
                          train=base.train.replace(eval_paths=window**depth))  # score every path
-    storage = f"{results_dir}/ray"
+    storage = resolve_storage(storage, results_dir)
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
     hyper_space = trial.to_dict() | {"seed": tune.grid_search([base.seed + r for r in range(plan.repeats)])}
