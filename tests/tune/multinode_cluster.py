@@ -135,10 +135,10 @@ def two_node_cluster(root: Path) -> Iterator[Cluster]:
     moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
     head = [RAY, "start", "--head", f"--port={gcs_port}", "--num-cpus=0", "--node-ip-address=127.0.0.1",
             "--include-dashboard=false", f"--dashboard-port={free_port()}", f"--ray-client-server-port={free_port()}",
-            f"--temp-dir={temp_dir}", "--block"]
+            f"--dashboard-agent-listen-port={free_port()}", f"--temp-dir={temp_dir}", "--block"]
     worker = ["unshare", "-m", "--propagation", "private", "bash", "-c",
               f"mount -t tmpfs none {shadow} && exec {RAY} start --address=127.0.0.1:{gcs_port} --num-cpus=2 "
-              f"--node-ip-address={WORKER_IP} --block"]
+              f"--node-ip-address={WORKER_IP} --dashboard-agent-listen-port={free_port()} --block"]
     try:
         with (
             service(moto, root / "moto.log", env, "Running on"),
