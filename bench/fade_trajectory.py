@@ -63,7 +63,7 @@ def main() -> None:
         train=TrainConfig(epochs=args.epochs),
     )
     settings = SearchSettings(searcher="fade", iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
-                              step=args.step, final_epochs=0)
+                              step=args.step, final_epochs=0, race_paths=0)
     search_dir = os.path.join(args.out, "search")
     run_search(settings, base, search_dir)
     history = read_json(os.path.join(search_dir, "search.json"))["iterations"]
