@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hiernas.device import FLOAT32, Precision
+
 Batch = tuple[Tensor, Tensor]
 
 
@@ -156,11 +158,13 @@ class Architect:
         weight_optimizer: torch.optim.Optimizer,
         arch_optimizer: torch.optim.Optimizer | None,
         settings: BilevelSettings | None = None,
+        precision: Precision = FLOAT32,
     ) -> None:
         self.model = model
         self.weight_optimizer = weight_optimizer
         self.arch_optimizer = arch_optimizer
         self.settings = settings or BilevelSettings()
+        self.precision = precision
 
     def _clip(self, params: list[nn.Parameter]) -> None:
         if self.settings.grad_clip_value is not None:
@@ -172,12 +176,16 @@ class Architect:
         """One optimiser step of the weights on ``batch``; returns (loss, accuracy)."""
         weights = self.model.weight_parameters()
         self.weight_optimizer.zero_grad(set_to_none=True)
-        loss, logits = classification_loss(self.model, batch)
-        loss.backward()
+        scaler = self.precision.scaler
+        with self.precision.autocast():
+            loss, logits = classification_loss(self.model, batch)
+        scaler.scale(loss).backward()
         for alpha in self.model.arch_parameters():
             alpha.grad = None  # the weight step never moves alpha
+        scaler.unscale_(self.weight_optimizer)  # clip the true gradients (no-op without fp16)
         self._clip(weights)
-        self.weight_optimizer.step()
+        scaler.step(self.weight_optimizer)
+        scaler.update()
         accuracy = (logits.argmax(dim=1) == batch[1]).float().mean().item()
         return loss.item(), accuracy
 
@@ -200,8 +208,9 @@ class Architect:
             if isinstance(penalty, Tensor) and penalty.requires_grad:
                 grads = [g + pg for g, pg in zip(grads, _grads(penalty, alphas), strict=True)]
         else:
-            objective, loss_value = arch_objective(self.model, val_batch)
-            grads = _grads(objective + self.model.arch_penalty(step, total_steps), alphas)
+            with self.precision.autocast():
+                objective, loss_value = arch_objective(self.model, val_batch)
+            grads = _grads(objective.float() + self.model.arch_penalty(step, total_steps), alphas)
         for alpha, g in zip(alphas, grads, strict=True):
             alpha.grad = g
         self.arch_optimizer.step()

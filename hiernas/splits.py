@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import TensorDataset
 
 from hiernas.config import DataConfig
 from hiernas.datasets import DatasetArrays, load_dataset
@@ -41,6 +41,13 @@ class Splits:
     weights: TensorDataset  # network-weight steps
     num_classes: int
     input_shape: tuple[int, int, int]  # (C, H, W)
+
+    def to(self, device: torch.device | str) -> Splits:
+        """The same splits with their tensors on ``device``: moved once per trial, not per batch."""
+        def move(part: TensorDataset) -> TensorDataset:
+            return TensorDataset(*(t.to(device) for t in part.tensors))
+
+        return Splits(move(self.test), move(self.arch), move(self.weights), self.num_classes, self.input_shape)
 
 
 
@@ -107,23 +114,47 @@ def training_batches(n: int, batch_size: int) -> int:
     return n // batch_size if single_sample_tail(n, batch_size) else -(-n // batch_size)
 
 
+class TensorBatches:
+    """Shuffled batches of a ``TensorDataset``, each taken by one indexing of its tensors (no per-sample
+    collation), on whatever device the tensors live: data moved to the GPU once stays there.
+
+    Every pass draws a new permutation from the loader's own generator; a last batch of a single sample is
+    dropped (see ``single_sample_tail``), the rest is kept.
+    """
+
+    def __init__(self, dataset: TensorDataset, batch_size: int, seed: int, shuffle: bool = True,
+                 drop_last: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if len(dataset.tensors) != 2:
+            raise ValueError(f"expected a dataset of (inputs, labels), got {len(dataset.tensors)} tensors")
+        self.inputs, self.labels = dataset.tensors
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.n = len(self.labels)
+        self.drop_last = drop_last or single_sample_tail(self.n, batch_size)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        order = order.to(self.labels.device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.inputs[index], self.labels[index]
+
+
 def make_loader(
-    dataset: Dataset[Any], batch_size: int, seed: int, shuffle: bool = True, drop_last: bool = False
-) -> DataLoader[Any]:
-    """A single-process training DataLoader whose shuffling is driven by its own generator seeded with
-    ``seed``; a last batch of a single sample is dropped (see ``single_sample_tail``), the rest is kept."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    generator = torch.Generator().manual_seed(seed)
-    n = len(dataset)  # type: ignore[arg-type]
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        drop_last=drop_last or single_sample_tail(n, batch_size),
-        generator=generator,
-        num_workers=0,
-    )
+    dataset: TensorDataset, batch_size: int, seed: int, shuffle: bool = True, drop_last: bool = False
+) -> TensorBatches:
+    """The training batches of ``dataset``, shuffled by their own generator seeded with ``seed``."""
+    return TensorBatches(dataset, batch_size, seed, shuffle, drop_last)
+
+
+def concat(*datasets: TensorDataset) -> TensorDataset:
+    """One ``TensorDataset`` of the samples of ``datasets`` (on their device), in order."""
+    return TensorDataset(*(torch.cat(parts) for parts in zip(*(d.tensors for d in datasets), strict=True)))
 
 
 def eval_batches(dataset: TensorDataset, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hiernas.config import ConfigBase, DataConfig
+from hiernas.device import check_amp
 from hiernas.mixed import ChoiceMode
 from spaces.darts import Genotype, genotype_from_json
 
@@ -57,9 +58,11 @@ class DartsConfig(ConfigBase):
     # budget scaling (None = whole splits)
     max_steps_per_epoch: int | None = None
     max_eval_batches: int | None = None
+    amp: str = "off"  # mixed precision on CUDA: off | bf16 | fp16 (hiernas.device)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_amp(self.amp)
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {list(METHODS)}")
         if self.base_method not in BASE_METHODS:
@@ -165,9 +168,11 @@ class EvalConfig(ConfigBase):
     grad_clip: float = 5.0
     max_steps_per_epoch: int | None = None
     max_eval_batches: int | None = None
+    amp: str = "off"  # mixed precision on CUDA: off | bf16 | fp16 (hiernas.device)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_amp(self.amp)
         if self.genotype is None:
             raise ValueError("EvalConfig needs a genotype (its JSON form)")
         genotype = self.genotype if isinstance(self.genotype, Genotype) else genotype_from_json(self.genotype)

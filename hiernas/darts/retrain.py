@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
 from hiernas.checkpoint import Part, Report, State, resume_from, snapshot
 from hiernas.darts.config import EvalConfig
@@ -24,8 +23,9 @@ from hiernas.darts.eval_network import EvalNetwork
 from hiernas.darts.search import cosine_lr
 from hiernas.darts.skeleton import count_parameters
 from hiernas.datasets import input_spec
+from hiernas.device import Precision, peak_memory_mb
 from hiernas.scoring import evaluate_model
-from hiernas.splits import Splits, capped, cutout, darts_split, epoch_seed, make_loader, training_batches
+from hiernas.splits import Splits, capped, concat, cutout, darts_split, epoch_seed, make_loader, training_batches
 from spaces.darts import genotype_from_json
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def run_final_training(
     cfg = config if isinstance(config, EvalConfig) else EvalConfig.from_dict(config)
     device = torch.device(device)
     torch.manual_seed(cfg.seed)
-    splits = splits or darts_split(cfg.data, cfg.seed)
+    splits = (splits or darts_split(cfg.data, cfg.seed)).to(device)  # on the device once per trial
     channels, height, _ = splits.input_shape
     if cfg.cutout_length >= height:
         logger.warning("cutout length %d covers the whole %dx%d image", cfg.cutout_length, height, height)
@@ -65,14 +65,13 @@ def run_final_training(
     cutout_gen.manual_seed(cfg.seed + 1)
     drop_gen.manual_seed(cfg.seed + 2)
     model.drop_generator = drop_gen
+    precision = Precision(cfg.amp, device)
     parts = {"model": Part.of(model), "optimizer": Part.of(optimizer), "cutout_rng": Part.rng(cutout_gen),
-             "drop_rng": Part.rng(drop_gen)}
+             "drop_rng": Part.rng(drop_gen), **precision.parts()}
     start, metrics, finished = resume_from(resume, parts, report, cfg.epochs)
     if finished:
         return metrics
-    train_set: torch.utils.data.ConcatDataset[tuple[Tensor, ...]] = torch.utils.data.ConcatDataset(
-        [splits.arch, splits.weights]
-    )
+    train_set = concat(splits.arch, splits.weights)
     batch = cfg.data.batch_size
     steps = training_batches(len(train_set), batch)
     steps = min(steps, cfg.max_steps_per_epoch or steps)
@@ -90,17 +89,21 @@ def run_final_training(
                 x = cutout(x, cfg.cutout_length, cutout_gen)
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad(set_to_none=True)
-            logits, aux_logits = model.forward_train(x)  # (B, classes), (B, classes) | None
-            loss = F.cross_entropy(logits, y)
-            if aux_logits is not None:
-                loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux_logits, y)
-            loss.backward()
+            with precision.autocast():
+                logits, aux_logits = model.forward_train(x)  # (B, classes), (B, classes) | None
+                loss = F.cross_entropy(logits, y)
+                if aux_logits is not None:
+                    loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux_logits, y)
+            precision.scaler.scale(loss).backward()
+            precision.scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
+            precision.scaler.step(optimizer)
+            precision.scaler.update()
             losses.append(loss.item())
             accs.append((logits.argmax(1) == y).float().mean().item())
         model.eval()
-        test_loss, test_acc = evaluate_model(model, splits.test, batch, device, cfg.max_eval_batches)
+        test_loss, test_acc = evaluate_model(precision.forward(model), splits.test, batch, device,
+                                             cfg.max_eval_batches)
         metrics = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
@@ -110,6 +113,7 @@ def run_final_training(
             "lr": lr,
             "drop_path_prob": model.drop_path_prob,
             "num_params": num_params,
+            "peak_memory_mb": peak_memory_mb(device),
             "epoch_time": time.perf_counter() - started,
             "final": epoch + 1 == cfg.epochs,
         }

@@ -37,6 +37,7 @@ from hiernas.darts.eval_network import EvalNetwork
 from hiernas.darts.search_network import SearchNetwork
 from hiernas.darts.skeleton import count_parameters
 from hiernas.datasets import input_spec
+from hiernas.device import Precision, peak_memory_mb
 from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path
@@ -109,7 +110,7 @@ class _Run:
         self.model.eval() if forward is None else self.model.train()
         try:
             return evaluate_model(
-                forward or self.model,
+                self.architect.precision.forward(forward or self.model),
                 self.splits.arch,
                 self.cfg.data.batch_size,
                 self.device,
@@ -126,6 +127,7 @@ class _Run:
             "arch_optimizer": Part.of(self.arch_opt),
             "torch_rng": TORCH_RNG,
             "history": Part(lambda: list(self.history), lambda history: setattr(self, "history", list(history))),
+            **self.architect.precision.parts(),
         }
 
 
@@ -183,12 +185,13 @@ def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
         "lr": lr,
         "temperature": float(model.temperature),
         "arch_frozen": frozen,
+        "peak_memory_mb": peak_memory_mb(run.device),
     }
 
 
 def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Run:
     torch.manual_seed(cfg.seed)  # weight init, Gumbel noise (re-seeded per unrolled step by the architect)
-    splits = splits or darts_split(cfg.data, cfg.seed)
+    splits = (splits or darts_split(cfg.data, cfg.seed)).to(device)  # on the device once per trial
     channels = splits.input_shape[0]
     model = build_search_network(cfg, channels, splits.num_classes).to(device)
     weight_opt = torch.optim.SGD(
@@ -212,7 +215,7 @@ def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Ru
         model,
         weight_opt,
         arch_opt,
-        Architect(model, weight_opt, arch_opt, settings),
+        Architect(model, weight_opt, arch_opt, settings, Precision(cfg.amp, torch.device(device))),
         torch.device(device),
         [],
     )

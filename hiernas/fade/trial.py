@@ -19,6 +19,7 @@ from torch.utils.data import TensorDataset
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import TORCH_RNG, Part, Report, State, resume_from, snapshot
+from hiernas.device import FLOAT32, Precision, peak_memory_mb
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
 from hiernas.fade.ranks import log_probs, top_paths
@@ -72,7 +73,8 @@ def evaluate(
         model.train(was_training)
 
 
-def validate(model: HyperNet, dataset: TensorDataset, batch_size: int, device: torch.device) -> tuple[float, float]:
+def validate(model: HyperNet, dataset: TensorDataset, batch_size: int, device: torch.device,
+             precision: Precision = FLOAT32) -> tuple[float, float]:
     """The hyper-architecture's validation loss and accuracy, as its mode defines it.
 
     Mixing modes: the mixture with running BatchNorm statistics. Hard Gumbel: the most likely path (the
@@ -80,9 +82,10 @@ def validate(model: HyperNet, dataset: TensorDataset, batch_size: int, device: t
     averaged over all sampled paths, would say little about any architecture.
     """
     if model.mode is not ChoiceMode.GUMBEL_HARD:
-        return evaluate(model, dataset, batch_size, device)
+        return evaluate(model, dataset, batch_size, device, precision.forward(model))
     top = model.alpha.detach().argmax(dim=1).tolist()
-    return evaluate(model, dataset, batch_size, device, functools.partial(model.forward_path, path=top), True)
+    path = precision.forward(functools.partial(model.forward_path, path=top))
+    return evaluate(model, dataset, batch_size, device, path, batch_stats=True)
 
 
 def _optimisers(model: HyperNet, cfg: TrialConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -133,15 +136,16 @@ def run_hyper_trial(
         raise ValueError("the trial config has no cells: expected depth x window cell JSON objects")
     device = torch.device(device)
     torch.manual_seed(cfg.seed)
-    splits = splits or make_splits(cfg.data, cfg.seed)
+    splits = (splits or make_splits(cfg.data, cfg.seed)).to(device)  # on the device once per trial
     # the trial's generator is torch's global one, seeded above with the trial seed: it draws alpha first,
     # then the weights (one stream, so a seed gives the same network as before generators were explicit)
     model = build_hypernet(cfg, splits, torch.default_generator).to(device)
     weight_opt, arch_opt = _optimisers(model, cfg)
     settings = BilevelSettings(order=cfg.train.order, grad_clip_value=cfg.train.grad_clip or None)
-    architect = Architect(model, weight_opt, arch_opt, settings)
+    precision = Precision(cfg.train.amp, device)
+    architect = Architect(model, weight_opt, arch_opt, settings, precision)
     parts = {"model": Part.of(model), "weight_optimizer": Part.of(weight_opt), "arch_optimizer": Part.of(arch_opt),
-             "torch_rng": TORCH_RNG}
+             "torch_rng": TORCH_RNG, **precision.parts()}
     start_epoch, metrics, finished = resume_from(resume, parts, report, cfg.train.epochs)
     if finished:
         return metrics
@@ -163,7 +167,7 @@ def run_hyper_trial(
             loss, acc = architect.weight_step((x, y))
             losses.append(loss)
             accs.append(acc)
-        val_loss, val_acc = validate(model, splits.arch, batch, device)
+        val_loss, val_acc = validate(model, splits.arch, batch, device, precision)
         metrics = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
@@ -171,6 +175,7 @@ def run_hyper_trial(
             "val_loss": val_loss,
             "val_acc": val_acc,
             "epoch_time": time.perf_counter() - started,
+            "peak_memory_mb": peak_memory_mb(device),
             **alpha_metrics(model, cfg.train.top_k),
             "final": False,
         }

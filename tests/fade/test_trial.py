@@ -135,3 +135,13 @@ def test_splits_ending_in_one_sample_train_and_score_paths_at_1x1_maps() -> None
     path = standalone_config(cfg, [row[0] for row in cells], epochs=1)
     run_standalone(path.to_dict(), lambda m, s: reports.append(m))
     assert 0 <= reports[-1]["test_acc"] <= 1
+
+
+def test_hard_mode_reports_peak_memory_and_scores_every_path_without_pruning() -> None:
+    cfg = tiny_config(epochs=1, eval_paths=9, amp="bf16")  # bf16 is CUDA-only: float32 here
+    cfg = cfg.replace(model=cfg.model.replace(choice_mode="gumbel_hard"))
+    metrics, _ = _collect(cfg)
+    final = metrics[-1]
+    assert final["peak_memory_mb"] > 0
+    assert sorted(map(tuple, final["path_indices"])) == [(i, j) for i in range(3) for j in range(3)]
+    assert len(final["path_val_acc"]) == 9 and "kept" not in final  # no pruning: scoring only
