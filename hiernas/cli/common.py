@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hiernas.config import DATASETS
+from hiernas.device import AMP_MODES
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # the input was fine, the trials failed (hiernas.errors.TrialError)
@@ -115,7 +116,10 @@ def add_data_flags(parser: argparse.ArgumentParser, batch_size: int | None) -> N
 def add_ray_flags(parser: argparse.ArgumentParser, results: str, max_concurrent: int | None = None) -> None:
     """Resources per trial, concurrency, the cluster to run on, the dashboard and the results directory."""
     parser.add_argument("--cpus-per-trial", type=positive_float, default=1, help="CPUs each trial takes")
-    parser.add_argument("--gpus-per-trial", type=non_negative_float, default=0, help="GPUs each trial takes")
+    parser.add_argument("--gpus-per-trial", type=non_negative_float, default=0,
+                        help="GPUs each trial takes; fractions share a GPU (0.5: two trials per GPU)")
+    parser.add_argument("--amp", default="off", choices=AMP_MODES,
+                        help="mixed precision on CUDA (float32 on CPUs)")
     parser.add_argument("--max-concurrent", type=positive_int, default=max_concurrent,
                         help="trials at once (None: as many as fit)")
     parser.add_argument("--address", default="",

@@ -56,7 +56,8 @@ def build_config(args: argparse.Namespace) -> DartsConfig:
     if args.batch_size is not None:
         data["batch_size"] = args.batch_size
     overrides = {name: getattr(args, name) for name, _, _ in OVERRIDES if getattr(args, name) is not None}
-    return DartsConfig.for_method(args.method, base_method=args.base_method, seed=args.seed, data=data, **overrides)
+    return DartsConfig.for_method(args.method, base_method=args.base_method, seed=args.seed, data=data,
+                                  amp=args.amp, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:

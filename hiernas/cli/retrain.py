@@ -62,7 +62,7 @@ def build_config(args: argparse.Namespace) -> EvalConfig:
         genotype=load_genotype(args.genotype).to_json(), seed=args.seed, data=data, channels=args.channels,
         layers=args.layers, auxiliary=args.auxiliary, auxiliary_weight=args.auxiliary_weight,
         drop_path_prob=args.drop_path_prob, cutout_length=args.cutout, epochs=args.epochs, lr=args.lr,
-        max_steps_per_epoch=args.max_steps_per_epoch,
+        max_steps_per_epoch=args.max_steps_per_epoch, amp=args.amp,
     )
 
 

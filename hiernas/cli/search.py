@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode,
                           temperature=args.temperature),
-        train=TrainConfig(epochs=args.epochs),
+        train=TrainConfig(epochs=args.epochs, amp=args.amp),
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         data=DataConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
                         batch_size=args.batch_size),
-        model=ModelConfig(depth=args.depth, window=args.window), train=TrainConfig(epochs=args.epochs), cells=cells,
+        model=ModelConfig(depth=args.depth, window=args.window), train=TrainConfig(epochs=args.epochs, amp=args.amp),
+        cells=cells,
     )
     make_splits(base.data, base.seed)  # bad data fails before Ray starts
     cli.start_ray(args)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                           share_weights=args.share_weights, alpha_init_scale=args.alpha_init_scale,
                           equal_params_convs=args.equal_params_convs,
                           arch_gradient=args.arch_gradient),
-        train=TrainConfig(epochs=args.epochs, arch_lr=args.arch_lr, warmup_epochs=args.warmup_epochs,
+        train=TrainConfig(epochs=args.epochs, arch_lr=args.arch_lr, warmup_epochs=args.warmup_epochs, amp=args.amp,
                           arch_every=args.arch_every, reg_start=args.reg_start, reg_end=args.reg_end),
     )
     plan = ValidationPlan(
