@@ -17,7 +17,8 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--seed", type=cli.non_negative_int, default=0, help="first seed of the trainings")
     p.add_argument("--depth", type=cli.positive_int, default=4, help=f"rows of the hyper-architecture, 1..{MAX_DEPTH}")
     p.add_argument("--epochs", type=cli.positive_int, default=10, help="epochs of hyper-architecture training")
-    p.add_argument("--repeats", type=cli.positive_int, default=4, help="hyper-architecture trainings, alpha averaged")
+    p.add_argument("--repeats", type=cli.positive_int, default=ValidationPlan.repeats,
+                   help="hyper-architecture trainings, alpha and path scores averaged")
     p.add_argument("--paths", type=cli.positive_int, default=16, help="paths trained stand-alone")
     p.add_argument("--standalone-epochs", type=cli.positive_int, default=ValidationPlan.standalone_epochs,
                    help="epochs of each stand-alone path")

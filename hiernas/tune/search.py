@@ -132,9 +132,10 @@ class SearchJob:
         self.experiment = store.join(self.storage, EXPERIMENT)
 
     def run(self, callbacks: Sequence[tune.Callback] = ()) -> dict[str, Any]:
-        """Run (or resume) the search, train the best path from scratch, write all result files.
+        """Run (or resume) the search, race its top paths, train the winner from scratch, write all result files.
 
-        ``callbacks`` are extra Tune callbacks of the search experiment (e.g. timers in ``bench/``).
+        ``callbacks`` are extra Tune callbacks of the search experiment (e.g. timers in ``bench/``). Raises
+        ``TrialError`` (no result file written) when no iteration succeeded or the race or final training failed.
         """
         started = time.perf_counter()
         settings, base = self.settings, self.base

@@ -99,16 +99,19 @@ def _trial_nodes(cpus_per_trial: float, gpus_per_trial: float) -> list[str]:
 def check_storage(storage: str, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> None:
     """Refuse storage the running Ray cannot use, before any experiment starts (``StorageError``, one line).
 
-    A URI must be reachable from this driver. A local path passes on one node; on several nodes, every
-    node that can host a trial must see it: a probe file written next to it here is looked for there
-    (a task pinned to each node) and removed again, so nothing is left behind.
+    A URI's bucket must exist and be reachable from this driver. A local path passes on one node; on
+    several nodes, every node that can host a trial must see it: a probe file written next to it here is
+    looked for there (a task pinned to each node) and removed again, so nothing is left behind.
     """
     if not is_local(storage):
         fs, path = _filesystem(storage)
+        bucket = path.strip("/").split("/")[0]
         try:
-            fs.get_file_info(path)
+            missing = fs.get_file_info(bucket).type == pafs.FileType.NotFound
         except OSError as error:
             raise StorageError(f"storage {storage} cannot be reached: {' '.join(str(error).split())}") from None
+        if missing:
+            raise StorageError(f"storage {storage}: the bucket {bucket} does not exist")
         return
     if sum(1 for node in ray.nodes() if node.get("Alive")) <= 1:
         return
