@@ -29,7 +29,15 @@ from typing import Any, ClassVar
 import numpy as np
 from ray.tune.search.searcher import Searcher
 
-from searchers.records import PathRecord, Proposal, check_float, check_int, paths_from_history, to_json
+from searchers.records import (
+    PathRecord,
+    Proposal,
+    check_float,
+    check_int,
+    log_rank_agreement,
+    paths_from_history,
+    to_json,
+)
 from searchers.state import (
     DONE,
     FAILED,
@@ -358,6 +366,8 @@ class BatchSearcher(Searcher, abc.ABC):
             "metric": float(np.mean(metrics)) if metrics else None,
             "cells": self._proposal.cells,
             "alpha": None if alpha is None else alpha.tolist(),
+            # agreement of the repeats' rankings of every path: how much of alpha is signal, not noise
+            "alpha_agreement": log_rank_agreement([r["alpha"] for r in results]),
         }
         record.update(self._finish(self._proposal, results, alpha))
         if not results:

@@ -120,3 +120,30 @@ def paths_from_history(history: Sequence[Mapping[str, Any]], mode: str, n: int) 
         )
         for r in (scored + unscored)[:n]
     ]
+
+
+def log_rank_agreement(alphas: Sequence[Any], max_paths: int = 100_000) -> float | None:
+    """How well the repeats of one iteration agree: the mean pairwise Spearman's rho between the log FaDE
+    ranks (sum over rows of log alpha) that each repeat's softmaxed ``alphas`` (depth x window) give every
+    path (a fixed sample of ``max_paths`` paths in larger spaces). None with fewer than two repeats."""
+    if len(alphas) < 2:
+        return None
+    from scipy import stats  # lazy: only finished iterations need it
+
+    logs = [np.log(np.clip(np.asarray(a, dtype=np.float64), 1e-300, None)) for a in alphas]
+    depth, window = logs[0].shape
+    if window**depth <= max_paths:
+        ranks = []
+        for log_alpha in logs:
+            total = np.zeros(())
+            for row in log_alpha:
+                total = np.add.outer(total, row)
+            ranks.append(total.reshape(-1))
+    else:
+        paths = np.random.default_rng(0).integers(window, size=(max_paths, depth))  # (P, depth)
+        ranks = [log_alpha[np.arange(depth), paths].sum(axis=1) for log_alpha in logs]
+    # a constant ranking (e.g. uniform alpha) has no order to agree on: left out rather than NaN
+    varied = [r for r in ranks if np.ptp(r) > 0]
+    rhos = [stats.spearmanr(a, b).statistic for i, a in enumerate(varied) for b in varied[i + 1 :]]
+    finite = [float(r) for r in rhos if np.isfinite(r)]
+    return float(np.mean(finite)) if finite else None

@@ -144,3 +144,18 @@ def test_paths_from_history_ranks_by_metric_then_unscored_latest_first() -> None
     unscored = [record(0, None), record(1, None)]
     assert [p.iteration for p in paths_from_history(unscored, "max", 1)] == [1]  # the latest success
     assert paths_from_history([record(0, 0.3, "failed")], "max", 3) == []
+
+
+def test_log_rank_agreement_between_repeats() -> None:
+    import numpy as np
+
+    from searchers.records import log_rank_agreement
+
+    rng = np.random.default_rng(0)
+    alpha = rng.dirichlet(np.ones(4), size=3)  # depth 3, window 4
+    assert log_rank_agreement([alpha]) is None
+    assert log_rank_agreement([alpha, alpha]) == pytest.approx(1.0)
+    assert log_rank_agreement([alpha, alpha[:, ::-1]]) < 0.9  # other candidates preferred: less agreement
+    big = [rng.dirichlet(np.ones(5), size=12) for _ in range(2)]  # 5^12 paths: a fixed sample is ranked
+    value = log_rank_agreement(big, max_paths=2_000)
+    assert value is not None and -1.0 <= value <= 1.0 and value == log_rank_agreement(big, max_paths=2_000)
