@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from multinode_cluster import RAY, WORKER_IP, Cluster, two_node_cluster
+from multinode_cluster import BUCKET, RAY, WORKER_IP, Cluster, two_node_cluster
+
+from hiernas.errors import StorageError
+from hiernas.tune.storage import check_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "fade_search.py"
@@ -84,6 +87,14 @@ def test_an_empty_address_starts_a_new_local_ray_beside_a_cluster(cluster: Clust
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env=cluster.env | {"RAY_ADDRESS": cluster.address})
     assert proc.returncode == 0 and proc.stdout.split() == ["1", "1.0"], proc.stderr[-2000:]
+
+
+def test_a_bucket_that_does_not_exist_is_refused(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"):
+        monkeypatch.setenv(key, cluster.env[key])
+    check_storage(cluster.storage("runs"))
+    with pytest.raises(StorageError, match="bucket no-such-bucket does not exist"):
+        check_storage(cluster.storage("runs").replace(BUCKET, "no-such-bucket"))
 
 
 def test_local_storage_is_refused_on_a_cluster(cluster: Cluster) -> None:
