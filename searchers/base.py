@@ -34,6 +34,7 @@ from searchers.records import (
     Proposal,
     check_float,
     check_int,
+    describe_record,
     log_rank_agreement,
     paths_from_history,
     to_json,
@@ -68,8 +69,7 @@ class BatchSearcher(Searcher, abc.ABC):
 
     RESULT_KEYS: ClassVar[tuple[str, ...]] = ("top_paths", "top_log_ranks")  # kept from each result
     MIN_WINDOW: ClassVar[int] = 1
-    # a result with this key true is the trial's last: it is taken at once (``on_trial_result``)
-    FINAL_KEY: ClassVar[str] = "final"
+    FINAL_KEY: ClassVar[str] = "final"  # a result with this key true is a trial's last (``on_trial_result``)
 
     def __init__(
         self,
@@ -158,12 +158,8 @@ class BatchSearcher(Searcher, abc.ABC):
         return True
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """Limit the trials that train at once to ``max_concurrent`` (Tune's ``max_concurrent_trials``).
-
-        The searcher limits them itself (so Tune's ConcurrencyLimiter stands aside): a trial stops counting
-        at its final result, not at Tune's completion a moment later, so the next batch is handed out while
-        the finished trials' actors are still alive and Tune re-uses them instead of starting fresh ones.
-        """
+        """Limit the trials training at once (Tune's ConcurrencyLimiter then stands aside): a trial stops
+        counting at its final result, so the next batch goes out while Tune can still re-use its actor."""
         self._max_live = check_int("max_concurrent", max_concurrent, 1)
         return True
 
@@ -185,12 +181,8 @@ class BatchSearcher(Searcher, abc.ABC):
         return None
 
     def on_trial_result(self, trial_id: str, result: dict[Any, Any]) -> None:
-        """Take a trial's final result (``FINAL_KEY`` true) at once, as its completion.
-
-        Tune completes the trial a moment later; by then the next batch may already be handed out, which is
-        what lets Tune re-use the finished trial's actor (and include the new trials in the snapshot it takes
-        for the final checkpoint).
-        """
+        """Take a trial's final result (``FINAL_KEY`` true) as its completion, before Tune completes it: the
+        next batch then goes out while the trial's actor is alive (re-used) and before its final snapshot."""
         if result.get(self.FINAL_KEY) and trial_id not in self._completed:
             self.on_trial_complete(trial_id, result=result)
             self._final_reported.add(trial_id)
@@ -214,21 +206,13 @@ class BatchSearcher(Searcher, abc.ABC):
             return
         slot = self._batch[index]
         if slot.status in (DONE, FAILED):
-            logger.warning(
-                "trial %s repeats slot %d of iteration %d, which already has a result; ignored",
-                trial_id,
-                index,
-                iteration,
-            )
+            logger.warning("trial %s repeats slot %d of iteration %d, which already has a result; ignored",
+                           trial_id, index, iteration)
             return
         extracted = None if error or result is None else self._extract(trial_id, result)
         if extracted is None:
-            logger.warning(
-                "trial %s of iteration %d failed (error=%s); its alpha counts as missing",
-                trial_id,
-                iteration,
-                error,
-            )
+            logger.warning("trial %s of iteration %d failed (error=%s); its alpha counts as missing",
+                           trial_id, iteration, error)
             slot.status = FAILED
         else:
             slot.status, slot.result = DONE, extracted
@@ -381,15 +365,7 @@ class BatchSearcher(Searcher, abc.ABC):
 
     def describe(self, record: Mapping[str, Any]) -> str:
         """One progress line for an iteration record: iteration i/N, metric, best path and its score."""
-        parts = [f"iteration {int(record['iteration']) + 1}/{self.iterations}"]
-        if record.get("metric") is not None:
-            parts.append(f"{self.metric} {record['metric']:.3f} ({record['repeats_ok']}/{self.repeats} ok)")
-        else:
-            parts.append(f"no {self.metric} ({record['repeats_ok']}/{self.repeats} ok)")
-        if record.get("best_path") is not None:
-            score = record.get("log_rank")
-            parts.append(f"best path {record['best_path']}" + ("" if score is None else f" log-rank {score:.3f}"))
-        return f"{parts[0]}: {', '.join(parts[1:])}"
+        return describe_record(record, self.iterations, self.repeats, self.metric)
 
     def best(self, n: int = 1) -> list[PathRecord]:
         """The best paths found so far, best first: at most ``n``, empty before any path is known.

@@ -21,6 +21,7 @@ __all__ = [
     "Proposal",
     "check_float",
     "check_int",
+    "describe_record",
     "path_fields",
     "paths_from_history",
     "to_json",
@@ -147,3 +148,16 @@ def log_rank_agreement(alphas: Sequence[Any], max_paths: int = 100_000) -> float
     rhos = [stats.spearmanr(a, b).statistic for i, a in enumerate(varied) for b in varied[i + 1 :]]
     finite = [float(r) for r in rhos if np.isfinite(r)]
     return float(np.mean(finite)) if finite else None
+
+
+def describe_record(record: Mapping[str, Any], iterations: int, repeats: int, metric: str) -> str:
+    """One progress line for an iteration record: iteration i/N, metric, best path and its score."""
+    parts = [f"iteration {int(record['iteration']) + 1}/{iterations}"]
+    if record.get("metric") is not None:
+        parts.append(f"{metric} {record['metric']:.3f} ({record['repeats_ok']}/{repeats} ok)")
+    else:
+        parts.append(f"no {metric} ({record['repeats_ok']}/{repeats} ok)")
+    if record.get("best_path") is not None:
+        score = record.get("log_rank")
+        parts.append(f"best path {record['best_path']}" + ("" if score is None else f" log-rank {score:.3f}"))
+    return f"{parts[0]}: {', '.join(parts[1:])}"
