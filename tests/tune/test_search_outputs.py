@@ -30,7 +30,8 @@ def testtrajectory_rows_hold_every_start_anchor_and_the_final_one() -> None:
 def test_evolution_search_picks_the_best_validated_path_of_all_iterations(tmp_path: Path) -> None:
     results = tmp_path / "out"
     args = [
-        "--searcher", "evolution", "--depth", "2", "--window", "3", "--iterations", "2", "--repeats", "1",
+        "--searcher", "evolution", "--dataset", "synthetic", "--depth", "2", "--window", "3", "--iterations", "2",
+        "--repeats", "1",
         "--epochs", "1", "--final-epochs", "0", "--race-paths", "0", "--seed", "5", "--no-dashboard",
         "--results", str(results),
     ]
