@@ -42,6 +42,8 @@ def init_ray(
     # our progress bars and per-iteration lines replace Tune's console reporter, which prints an
     # experiment box and a TensorBoard hint even at verbose=0; RAY_AIR_NEW_OUTPUT=1 brings it back
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # a failed trial's traceback stays in its trial directory (error.txt); a failed run names it in one line
+    os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
     if ray.is_initialized():
         return None
     kwargs: dict[str, Any] = {"log_to_driver": not quiet, "configure_logging": True, "logging_level": logging.WARNING}
