@@ -4,7 +4,8 @@
 trains one discrete path from scratch (``hiernas.fade.standalone``); ``darts_trainable`` runs a cell-level
 DARTS, PC-DARTS, GDAS or DARTS-PD search (``hiernas.darts.search``) and ``eval_trainable`` retrains a
 genotype (``hiernas.darts.retrain``). Each reports every epoch, saves a checkpoint with every report,
-resumes from ``tune.get_checkpoint()``, and uses exactly the CPUs/GPUs the trial got. Each wraps a
+resumes from the trial's newest checkpoint in the storage (``tune.get_checkpoint()`` or a newer one
+that Tune's last snapshot missed), and uses exactly the CPUs/GPUs the trial got. Each wraps a
 function without Ray that tests and other drivers can call directly. Example::
 
     from ray import tune
