@@ -5,7 +5,7 @@ side by side, at an equal budget of trained epochs, with one-sided tests against
 The full comparison (5 seeds x 3 searchers x 2 data sets = 30 searches; not timed yet: 3 seeds x 3
 searchers on digits at these sizes took about 15 min on 2 cores, and the CIFAR-10 images are larger):
 
-    python bench/compare_searchers.py --datasets digits cifar10 --data-dir ../shared/data/cifar10-dev \\
+    python bench/compare_searchers.py --datasets digits cifar10 --data-dir ~/data/cifar-10-batches-py \\
         --seeds 0 1 2 3 4 --depth 4 --window 6 --iterations 4 --repeats 2 --trial-epochs 2 --final-epochs 15
 
 A tiny smoke run (a minute):
