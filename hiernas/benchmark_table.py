@@ -18,7 +18,8 @@ from types import MappingProxyType
 from hiernas.errors import DataError
 from spaces.nb201 import Nb201Cell, parse_arch
 
-__all__ = ["ARCH_COLUMN", "NATS_DATASETS", "NATS_HPS", "BenchmarkTable", "load_nats_bench", "load_table"]
+__all__ = ["ARCH_COLUMN", "BENCHMARK_NOTE", "NATS_DATASETS", "NATS_HPS", "BenchmarkTable", "benchmark_entry",
+           "load_nats_bench", "load_table"]
 
 ARCH_COLUMN = "arch"
 NATS_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
@@ -167,3 +168,15 @@ def load_nats_bench(path_or_none: str | None, dataset: str = "cifar10", hp: str 
         info = api.get_more_info(index, dataset, hp=hp, is_random=False)
         table[str(api.arch(index))] = float(info["test-accuracy"])
     return BenchmarkTable(f"{dataset}_test_acc", table)
+
+
+BENCHMARK_NOTE = ("looked up, not trained here: the benchmark's own test accuracy (%) of its network built from "
+                  "this cell alone")
+
+
+def benchmark_entry(table: BenchmarkTable, cells: list[Nb201Cell | str]) -> dict[str, object]:
+    """A result file's ``benchmark`` entry for a path (one cell per row): each cell's table accuracy, labelled
+    (None for a cell the table does not cover)."""
+    archs = [_key(cell) for cell in cells]
+    accuracy = [table.accuracies.get(arch) for arch in archs]
+    return {"column": table.column, "note": BENCHMARK_NOTE, "archs": archs, "accuracy": accuracy}

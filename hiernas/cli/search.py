@@ -1,5 +1,5 @@
 """``hiernas search`` / ``scripts/fade_search.py``: FaDE (default), DARTS-PD evolution or random search
-over DAG cells on Ray Tune, then the best path trained from scratch."""
+over DAG, NAS-Bench-201 or DARTS cells on Ray Tune, then the best path trained from scratch."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 from hiernas.cli import common as cli
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, MAX_DEPTH, MAX_WINDOW, ModelConfig, TrainConfig, TrialConfig
+from spaces.registry import SPACE_NAMES
 
 
 def build_parser(add_help: bool = True) -> cli.OneLineParser:
@@ -15,6 +16,12 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--depth", type=int, default=4, help=f"rows (cells) of the architecture, 1..{MAX_DEPTH}")
     p.add_argument("--window", type=int, default=6, help=f"candidate cells per row, 1..{MAX_WINDOW}")
     p.add_argument("--searcher", default="fade", help="fade | evolution | random")
+    p.add_argument("--space", default="dag", choices=SPACE_NAMES,
+                   help="the cells of the rows: FaDE's DAG cells, NAS-Bench-201 cells or DARTS genotypes")
+    p.add_argument("--benchmark-table", default=None, metavar="FILE",
+                   help="NAS-Bench-201 CSV (columns arch and one accuracy): adds the benchmark's accuracy of every "
+                        "iteration's best path and of the final path to the results (--space nb201)")
+    p.add_argument("--benchmark-column", default=None, help="the table's accuracy column, if it has several")
     p.add_argument("--iterations", type=cli.positive_int, default=4, help="batches of hyper-architectures")
     p.add_argument("--epochs", type=cli.positive_int, default=2, help="hyper-architecture epochs per iteration")
     p.add_argument("--repeats", type=cli.positive_int, default=2, help="trials per iteration (seeds, alpha averaged)")
@@ -51,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         data=DataConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
                         batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode,
-                          temperature=args.temperature),
+                          temperature=args.temperature, space=args.space),
         train=TrainConfig(epochs=args.epochs, amp=args.amp),
     )
     settings = SearchSettings(
@@ -60,8 +67,15 @@ def run(args: argparse.Namespace) -> int:
         race_epochs=args.race_epochs, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         max_concurrent=args.max_concurrent, max_failures=args.max_failures,
     )
+    table = None
+    if args.benchmark_table is not None:
+        from hiernas.benchmark_table import load_table
+
+        if args.space != "nb201":
+            raise ValueError("--benchmark-table scores NAS-Bench-201 cells: use it with --space nb201")
+        table = load_table(args.benchmark_table, args.benchmark_column)
     try:  # bad input fails before Ray starts
-        job = SearchJob(settings, base, args.results, resume=args.resume, storage=args.storage)
+        job = SearchJob(settings, base, args.results, resume=args.resume, storage=args.storage, benchmark=table)
     except StorageError as error:
         raise StorageError(f"--storage {args.storage}: {error}") from None
     cli.show_progress_log("searchers.progress")

@@ -12,6 +12,7 @@ from typing import Any
 
 from hiernas.config import ConfigBase, DataConfig
 from hiernas.device import check_amp
+from spaces.registry import SPACE_NAMES
 
 CHOICE_MODES = ("softmax", "gumbel_hard", "gumbel_soft")
 # how hard Gumbel's architecture step gets its gradient (see hiernas.fade.hypernet.HyperNet.arch_objective)
@@ -26,7 +27,7 @@ MAX_WINDOW = 32
 
 @dataclass(frozen=True)
 class ModelConfig(ConfigBase):
-    """Shape of the hyper-architecture: ``depth`` rows of ``window`` DAG cells (FaDE section 3 defaults)."""
+    """Shape of the hyper-architecture: ``depth`` rows of ``window`` cells of ``space`` (FaDE section 3 defaults)."""
 
     depth: int = 4
     window: int = 6
@@ -47,6 +48,7 @@ class ModelConfig(ConfigBase):
     # DAGs of the rank validation hold equal weights), by widening or narrowing inside the cell
     equal_params_convs: int = 0
     arch_gradient: str = "reinforce"  # hard Gumbel only: reinforce (score function) | straight_through (paper)
+    space: str = "dag"  # the cells' space: dag | nb201 | darts (hiernas.fade.candidates)
 
     def __post_init__(self) -> None:
         if not 1 <= self.depth <= MAX_DEPTH:
@@ -67,6 +69,12 @@ class ModelConfig(ConfigBase):
             raise ValueError("equal_params_convs must be >= 0 and cannot be combined with share_weights")
         if self.alpha_init_scale < 0:
             raise ValueError(f"alpha_init_scale must be >= 0, got {self.alpha_init_scale}")
+        if self.space not in SPACE_NAMES:
+            raise ValueError(f"space must be one of {list(SPACE_NAMES)}, got {self.space!r}")
+        if self.equal_params_convs and self.space != "dag":
+            raise ValueError("equal_params_convs applies to DAG cells only")
+        if self.share_weights and self.space == "darts":
+            raise ValueError("share_weights is not available for DARTS genotypes")
         if self.arch_gradient not in ARCH_GRADIENTS:
             raise ValueError(f"arch_gradient must be one of {list(ARCH_GRADIENTS)}, got {self.arch_gradient!r}")
 

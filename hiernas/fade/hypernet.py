@@ -1,4 +1,4 @@
-"""``HyperNet``: ``depth`` rows of ``window`` candidate DAG cells, one architecture weight per candidate.
+"""``HyperNet``: ``depth`` rows of ``window`` candidate cells, one architecture weight per candidate.
 
 Row i mixes its candidates through one ``MixedChoice``; alpha in R^{depth x window} (``alpha_init_scale``
 times a standard normal; FaDE section 3: scale 1) sets the mixing. Between rows the channels about double
@@ -16,26 +16,27 @@ score-function gradient instead (``arch_objective``): a few sampled paths, each 
 others' mean as baseline, so every row's alpha follows the loss of the paths it takes part in, and a
 step still costs a few forward passes of one path.
 
-Weight sharing per row (``share_weights=True``): all candidates of a row use one bank of convolutions
-keyed by edge slot ``u->v`` (inner vertex indices of the canonical topological labelling, ``v = out`` for
-the edge from a sink to the output vertex) and one shared input projection. Two cells that both have an
-edge 0->2 therefore train the same convolution; a cell's own edges are always distinct slots.
+The candidates are cells of ``ModelConfig.space`` (DAG cells, NAS-Bench-201 cells or DARTS genotypes),
+built by ``hiernas.fade.candidates``. Weight sharing per row (``share_weights=True``): all candidates of a
+row draw on one bank; for DAG cells its convolutions are keyed by edge slot ``u->v`` (inner vertex indices
+of the canonical topological labelling, ``v = out`` for the edge from a sink to the output vertex) with one
+shared input projection, so two cells that both have an edge 0->2 train the same convolution; for
+NAS-Bench-201 cells by (edge, operation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hiernas.fade.cells import DagCellModule, cell_edge_slots, conv_edge, edge_key, equal_param_width, projection
+from hiernas.fade.candidates import candidate_factory
 from hiernas.fade.config import ModelConfig
 from hiernas.mixed import ChoiceMode, MixedChoice, gumbel_softmax_sample, mixing_weights
-from spaces.dag import DagCell
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class HyperNet(nn.Module):
 
     def __init__(
         self,
-        cells: Sequence[Sequence[DagCell]],
+        cells: Sequence[Sequence[Any]],
         model: ModelConfig,
         in_channels: int,
         num_classes: int,
@@ -108,35 +109,19 @@ class HyperNet(nn.Module):
         self.rows = nn.ModuleList()
         self.banks = nn.ModuleList()  # per-row shared convolutions (empty modules when not sharing)
         size, channels_in = input_size, in_channels
+        factory = candidate_factory(model)
         for i, channels in enumerate(model.row_channels()):
             smallest = model.kernel_size if model.pool_to_kernel else 1
             pool = i > 0 and model.pooling != "none" and size // 2 >= smallest and size > 1
             self.pools.append(_pool(model.pooling) if pool else nn.Identity())
             size = size // 2 if pool else size
-            bank = self._shared_bank(cells[i], channels_in, channels) if model.share_weights else nn.ModuleDict()
+            bank = factory.shared_bank(cells[i], channels_in, channels)
             self.banks.append(bank)
-            candidates = [self._cell_module(cell, channels_in, channels, bank) for cell in cells[i]]
+            candidates = [factory.module(cell, channels_in, channels, bank) for cell in cells[i]]
             self.rows.append(MixedChoice(candidates))
             channels_in = channels
         self.head = nn.Linear(channels_in, num_classes)
         self._init_weights()
-
-    def _shared_bank(self, row: Sequence[DagCell], in_channels: int, channels: int) -> nn.ModuleDict:
-        slots = {edge_key(u, v) for cell in row for u, v in cell_edge_slots(cell)}
-        bank = {key: conv_edge(channels, self.config.kernel_size, self.config.batch_norm) for key in sorted(slots)}
-        bank["projection"] = projection(in_channels, channels)
-        return nn.ModuleDict(bank)
-
-    def _cell_module(self, cell: DagCell, in_channels: int, channels: int, bank: nn.ModuleDict) -> DagCellModule:
-        if not self.config.share_weights:
-            reference = self.config.equal_params_convs
-            inner = equal_param_width(cell, channels, reference) if reference else None
-            return DagCellModule(cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm,
-                                 inner_channels=inner)
-        return DagCellModule(
-            cell, in_channels, channels, self.config.kernel_size, self.config.batch_norm,
-            make_edge=lambda u, v: bank[edge_key(u, v)], make_projection=lambda: bank["projection"],
-        )
 
     def _init_weights(self) -> None:
         """Kaiming initialisation of every convolution and the head (FaDE section 3)."""

@@ -20,7 +20,8 @@ from torch.utils.data import TensorDataset
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import TORCH_RNG, Part, Report, State, resume_from, snapshot
 from hiernas.device import FLOAT32, Precision, peak_memory_mb
-from hiernas.fade.config import TrialConfig
+from hiernas.fade.candidates import candidate_factory
+from hiernas.fade.config import ModelConfig, TrialConfig
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
 from hiernas.fade.ranks import log_probs, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
@@ -28,15 +29,15 @@ from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path, all_paths, decode_path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
-from spaces.dag import DagCell, cell_from_json
 
 logger = logging.getLogger(__name__)
 
 
 
-def decode_cells(cells: Sequence[Sequence[Any]]) -> list[list[DagCell]]:
-    """The JSON cells of a trial config as ``DagCell`` rows."""
-    return [[c if isinstance(c, DagCell) else cell_from_json(c) for c in row] for row in cells]
+def decode_cells(cells: Sequence[Sequence[Any]], model: ModelConfig | None = None) -> list[list[Any]]:
+    """The JSON cells of a trial config as cell rows of ``model.space`` (default: DAG cells)."""
+    factory = candidate_factory(model or ModelConfig())
+    return [[factory.decode(c) for c in row] for row in cells]
 
 
 def build_hypernet(cfg: TrialConfig, splits: Splits, generator: torch.Generator | None = None) -> HyperNet:
@@ -48,8 +49,8 @@ def build_hypernet(cfg: TrialConfig, splits: Splits, generator: torch.Generator 
         raise ValueError(
             f"reg_row_scale has {len(regulariser.row_scale)} entries, expected depth={cfg.model.depth}"
         )
-    return HyperNet(decode_cells(cfg.cells), cfg.model, channels, splits.num_classes, height, regulariser, generator,
-                    cfg.train.arch_samples)
+    return HyperNet(decode_cells(cfg.cells, cfg.model), cfg.model, channels, splits.num_classes, height, regulariser,
+                    generator, cfg.train.arch_samples)
 
 
 def evaluate(

@@ -24,6 +24,7 @@ from typing import Any
 
 from ray import tune
 
+from hiernas.benchmark_table import BenchmarkTable, benchmark_entry
 from hiernas.errors import TrialError
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.outputs import write_search_outputs
@@ -35,7 +36,7 @@ from hiernas.tune.race import RaceSchedule, distinct_paths, run_race
 from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 from searchers import SEARCHERS, BatchSearcher, PathRecord, make_searcher
-from spaces.dag import DagSpace
+from spaces.registry import make_space
 
 EXPERIMENT = "search"
 
@@ -74,9 +75,9 @@ class SearchSettings:
 
 
 def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher:
-    """The named searcher over the DAG space, seeded by the trial seed."""
+    """The named searcher over the trials' cell space (``base.model.space``), seeded by the trial seed."""
     return make_searcher(
-        settings.searcher, DagSpace(settings.max_vertices), base.model.depth, base.model.window,
+        settings.searcher, make_space(base.model.space, settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,
         estimator=settings.fade_step,
     )
@@ -118,12 +119,16 @@ class SearchJob:
 
     Construction raises ``ValueError`` (or ``DataError``, ``StorageError``) for a foreign or missing results
     directory, searcher settings the searcher refuses, data that cannot be loaded and split, or a storage
-    URI that cannot be parsed. ``storage`` (None: ``<results>/ray``) holds Tune's experiments.
+    URI that cannot be parsed. ``storage`` (None: ``<results>/ray``) holds Tune's experiments. With a
+    NAS-Bench-201 ``benchmark`` table, every iteration's best path and the final path get the table's
+    accuracy of their cells in the result files (labelled as the benchmark's, not ours).
     """
 
     def __init__(self, settings: SearchSettings, base: TrialConfig, results_dir: str, resume: bool = False,
-                 storage: str | None = None) -> None:
-        self.settings, self.base = settings, base
+                 storage: str | None = None, benchmark: BenchmarkTable | None = None) -> None:
+        if benchmark is not None and base.model.space != "nb201":
+            raise ValueError(f"a benchmark table scores NAS-Bench-201 cells; this search is over {base.model.space}")
+        self.settings, self.base, self.benchmark = settings, base, benchmark
         self.results_dir = os.path.abspath(results_dir)
         self.restoring = check_resume(self.results_dir, settings, base, resume)
         self.searcher = build_searcher(settings, base)
@@ -168,6 +173,8 @@ class SearchJob:
         if self.restoring:  # Tune ran its own unpickled copy of the searcher: read back its saved state
             _restore_searcher_state(self.experiment, self.searcher)
         history = self.searcher.history
+        if self.benchmark is not None:
+            history = [self._with_benchmark(record) for record in history]
         if not any(record["status"] == "ok" for record in history):
             errors = [first_error_line(error) for error in grid.errors]
             raise TrialError(f"the search failed: no iteration succeeded; first trial error: "
@@ -221,6 +228,8 @@ class SearchJob:
         )
         if race is not None:
             best_json["race"] = race
+        if self.benchmark is not None:
+            best_json["benchmark"] = benchmark_entry(self.benchmark, list(best.cells))
         if settings.final_epochs > 0:
             final = standalone_config(self.base, list(best.cells), settings.final_epochs)
             outcome = run_grid(
@@ -243,6 +252,14 @@ class SearchJob:
                 }
             )
         return best_json
+
+
+    def _with_benchmark(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` plus the table's accuracy of its best path's cells (``benchmark``)."""
+        if self.benchmark is None or record.get("best_path") is None:
+            return record
+        cells = [row[k] for row, k in zip(record["cells"], record["best_path"], strict=True)]
+        return {**record, "benchmark": benchmark_entry(self.benchmark, cells)}
 
 
 def run_search(
