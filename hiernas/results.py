@@ -109,7 +109,8 @@ def save_figure(fig: Figure, path: PathLike) -> None:
 
 
 def plot_rank_scatter(
-    path: PathLike, ranks: Sequence[float], accs: Sequence[float], rho: float, p: float
+    path: PathLike, ranks: Sequence[float], accs: Sequence[float], rho: float, p: float,
+    ylabel: str = "stand-alone accuracy",
 ) -> None:
     """FaDE log-rank against stand-alone accuracy, with a least-squares line and Spearman rho/p as title."""
     x, y = np.asarray(ranks, dtype=float), np.asarray(accs, dtype=float)
@@ -126,7 +127,7 @@ def plot_rank_scatter(
         line_x = np.linspace(x[finite].min(), x[finite].max(), 2)
         ax.plot(line_x, slope * line_x + intercept, color="tab:red", linewidth=1.5)
     ax.set_xlabel("log FaDE rank")
-    ax.set_ylabel("stand-alone accuracy")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"Spearman rho = {rho:.3f}, p = {p:.2g} (n = {x.size})")
     ax.grid(alpha=0.3)
     save_figure(fig, path)

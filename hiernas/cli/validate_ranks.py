@@ -1,5 +1,5 @@
 """``hiernas validate-ranks`` / ``scripts/validate_ranks.py``: FaDE section 3.1, Spearman's rho between
-FaDE ranks and stand-alone accuracy."""
+FaDE ranks and stand-alone accuracy, or (``--space nb201 --benchmark-table``) a benchmark table's accuracy."""
 
 from __future__ import annotations
 
@@ -9,13 +9,23 @@ from hiernas.cli import common as cli
 from hiernas.config import DataConfig
 from hiernas.fade.config import ARCH_GRADIENTS, CHOICE_MODES, MAX_DEPTH, ModelConfig, TrainConfig, TrialConfig
 from hiernas.fade.rank_validation import ValidationPlan, describe
+from hiernas.fade.table_ranks import describe_table_ranks
 
 
 def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
     cli.add_data_flags(p, batch_size=128)
     p.add_argument("--seed", type=cli.non_negative_int, default=0, help="first seed of the trainings")
-    p.add_argument("--depth", type=cli.positive_int, default=4, help=f"rows of the hyper-architecture, 1..{MAX_DEPTH}")
+    p.add_argument("--depth", type=cli.positive_int, default=None,
+                   help=f"rows of the hyper-architecture, 1..{MAX_DEPTH} (default: 4 for DAG cells, 1 for nb201)")
+    p.add_argument("--space", default="dag", choices=("dag", "nb201"),
+                   help="dag: FaDE 3.1's DAGs against stand-alone training; nb201: NAS-Bench-201 cells against "
+                        "--benchmark-table (no stand-alone training)")
+    p.add_argument("--benchmark-table", default=None, metavar="FILE",
+                   help="NAS-Bench-201 CSV (columns arch and one accuracy): the ground truth of --space nb201")
+    p.add_argument("--benchmark-column", default=None, help="the table's accuracy column, if it has several")
+    p.add_argument("--cells", type=cli.positive_int, default=15,
+                   help="--space nb201: cells at evenly spaced quantiles of the table's accuracy, in every row")
     p.add_argument("--epochs", type=cli.positive_int, default=10, help="epochs of hyper-architecture training")
     p.add_argument("--repeats", type=cli.positive_int, default=ValidationPlan.repeats,
                    help="hyper-architecture trainings, alpha and path scores averaged")
@@ -52,13 +62,31 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
 
 def run(args: argparse.Namespace) -> int:
     from hiernas.splits import make_splits
-    from hiernas.tune.rank_validation import validate_ranks
+    from hiernas.tune.rank_validation import validate_ranks, validate_ranks_on_table
+
+    table = None
+    if args.space == "nb201":
+        from hiernas.benchmark_table import load_table
+
+        if args.benchmark_table is None:
+            raise ValueError("--space nb201 needs --benchmark-table FILE (the ground truth)")
+        table = load_table(args.benchmark_table, args.benchmark_column)
+        if not 2 <= args.cells <= len(table):
+            raise ValueError(f"--cells must be in 2..{len(table)}, got {args.cells}")
+    elif args.benchmark_table is not None:
+        raise ValueError("--benchmark-table scores NAS-Bench-201 cells: use it with --space nb201")
+    depth = args.depth or (1 if table is not None else 4)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"--depth must be in 1..{MAX_DEPTH}, got {depth}")
+    if table is not None and args.cells**depth > 4096:
+        raise ValueError(f"--cells {args.cells} in {depth} rows make {args.cells**depth} paths to score; "
+                         f"at most 4096: lower --depth or --cells")
 
     base = TrialConfig(
         seed=args.seed,
         data=DataConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
                         batch_size=args.batch_size, split_seed=args.split_seed),
-        model=ModelConfig(depth=args.depth, choice_mode=args.choice_mode, temperature=args.temperature,
+        model=ModelConfig(depth=depth, choice_mode=args.choice_mode, temperature=args.temperature,
                           share_weights=args.share_weights, alpha_init_scale=args.alpha_init_scale,
                           equal_params_convs=args.equal_params_convs,
                           arch_gradient=args.arch_gradient),
@@ -72,8 +100,12 @@ def run(args: argparse.Namespace) -> int:
     )
     make_splits(base.data, base.seed)  # bad data fails before Ray starts
     cli.start_ray(args)
-    summary = validate_ranks(base, plan, args.results, storage=args.storage)
-    print(describe(summary))
+    if table is not None:
+        summary = validate_ranks_on_table(base, plan, table, args.cells, args.results, storage=args.storage)
+        print(describe_table_ranks(summary))
+    else:
+        summary = validate_ranks(base, plan, args.results, storage=args.storage)
+        print(describe(summary))
     print(f"results in {args.results} ({summary['wall_time_s']:.0f} s)")
     return 0
 

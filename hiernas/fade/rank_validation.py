@@ -118,7 +118,7 @@ def path_row(path: Sequence[int], log_p: np.ndarray, pathwise: float | None,
     }
 
 
-def _correlations(scores: Sequence[float], accs: Sequence[float]) -> dict[str, float | None]:
+def correlations(scores: Sequence[float], accs: Sequence[float]) -> dict[str, float | None]:
     rho, tau = spearman(scores, accs), kendall(scores, accs)
     # NaN (e.g. every accuracy equal) is written as null: strict JSON has no NaN
     return {"spearman_rho": _finite_or_none(rho.coefficient), "spearman_p": _finite_or_none(rho.p_value),
@@ -133,10 +133,10 @@ def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict
     accs = [r["test_acc_mean"] for r in rows]
     per_seed = np.array([r["test_acc_per_seed"] for r in rows], dtype=np.float64)
     sources: dict[str, dict[str, float | None]] = {
-        "alpha": {**_correlations([r["log_rank"] for r in rows], accs), "agreement": agreement.get("alpha")},
+        "alpha": {**correlations([r["log_rank"] for r in rows], accs), "agreement": agreement.get("alpha")},
     }
     if all(r["pathwise_val_acc"] is not None for r in rows):
-        sources["pathwise"] = {**_correlations([r["pathwise_val_acc"] for r in rows], accs),
+        sources["pathwise"] = {**correlations([r["pathwise_val_acc"] for r in rows], accs),
                                "agreement": agreement.get("pathwise")}
     return {
         **sources["alpha"],

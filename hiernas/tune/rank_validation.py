@@ -6,7 +6,8 @@ shared weights; a sample of paths is trained from scratch with several seeds (pa
 Spearman's rho between each rank source (alpha, path-wise accuracy; averaged over the repeats) and the
 mean stand-alone accuracy says how well the source predicts; the ceiling and the agreement between
 repeats say what could be measured. The plan, the path choice and the summary live in
-``hiernas.fade.rank_validation``.
+``hiernas.fade.rank_validation``. ``validate_ranks_on_table`` takes a benchmark table as the ground truth
+instead of stand-alone trainings (``hiernas.fade.table_ranks``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 import numpy as np
 from ray import tune
 
+from hiernas.benchmark_table import BenchmarkTable
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.rank_validation import ValidationPlan, path_row, select_paths, summarise, write_validation
 from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement
 from hiernas.fade.standalone import standalone_config
+from hiernas.fade.table_ranks import cell_rows, cells_across_range, summarise_table_ranks, write_table_ranks
 from hiernas.tune.runtime import TrialOutcome, run_grid
 from hiernas.tune.storage import resolve_storage
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
@@ -39,6 +42,46 @@ def _pathwise(hyper: list[TrialOutcome]) -> tuple[dict[tuple[int, ...], float], 
     return means, rank_agreement([[r[p] for p in common] for r in per_repeat])
 
 
+def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, Any]) -> tuple[
+        list[TrialOutcome], np.ndarray, dict[tuple[int, ...], float], dict[str, float | None]]:
+    """``plan.repeats`` trainings of ``trial``: the outcomes, the averaged log alpha, the mean path-wise
+    accuracies and each source's agreement between repeats."""
+    space = trial.to_dict() | {"seed": tune.grid_search([trial.seed + r for r in range(plan.repeats)])}
+    hyper = run_grid(hyper_trainable, space, name="hyper", num_trials=plan.repeats, **resources)
+    alphas = [o.metrics["alpha"] for o in hyper]
+    pathwise, pathwise_agreement = _pathwise(hyper)
+    agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
+                 "pathwise": pathwise_agreement}
+    return hyper, log_probs(average_alpha(alphas)), pathwise, agreement
+
+
+def validate_ranks_on_table(
+    base: TrialConfig, plan: ValidationPlan, table: BenchmarkTable, count: int, results_dir: str,
+    storage: str | None = None,
+) -> dict[str, Any]:
+    """Our ranks of ``count`` NAS-Bench-201 cells (across the table's accuracy range, the same cells in every
+    row) against the table's accuracy; writes ``table_ranks.json`` and its companions, returns the summary."""
+    started = time.perf_counter()
+    archs = cells_across_range(table, count)
+    depth = base.model.depth
+    trial = base.replace(model=base.model.replace(window=len(archs), space="nb201"),
+                         cells=tuple(tuple(archs) for _ in range(depth)),
+                         train=base.train.replace(eval_paths=len(archs) ** depth))  # score every path
+    resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
+                                 "max_concurrent": plan.max_concurrent,
+                                 "storage_path": resolve_storage(storage, results_dir)}
+    hyper, log_p, pathwise, agreement = _train_hyper(trial, plan, resources)
+    summary = summarise_table_ranks(cell_rows(archs, table, log_p, pathwise), table, agreement, {
+        "alpha_mean": np.exp(log_p).tolist(),
+        "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
+        "repeats": plan.repeats,
+        "trial_config": trial.to_dict(),
+        "wall_time_s": time.perf_counter() - started,
+    })
+    write_table_ranks(results_dir, summary)
+    return summary
+
+
 def validate_ranks(
     base: TrialConfig, plan: ValidationPlan, results_dir: str, storage: str | None = None
 ) -> dict[str, Any]:
@@ -54,12 +97,8 @@ def validate_ranks(
     storage = resolve_storage(storage, results_dir)
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
-    hyper_space = trial.to_dict() | {"seed": tune.grid_search([base.seed + r for r in range(plan.repeats)])}
-    hyper = run_grid(hyper_trainable, hyper_space, name="hyper", num_trials=plan.repeats, **resources)
+    hyper, log_p, pathwise, agreement = _train_hyper(trial, plan, resources)
     alphas = [o.metrics["alpha"] for o in hyper]
-    alpha = average_alpha(alphas)
-    log_p = log_probs(alpha)
-    pathwise, pathwise_agreement = _pathwise(hyper)
     paths = select_paths(log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
@@ -76,9 +115,7 @@ def validate_ranks(
                   if o.config["cells"] == cells_json])
         for path, cells_json in zip(paths, path_cells, strict=True)
     ]
-    agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
-                 "pathwise": pathwise_agreement}
-    summary = summarise(rows, alpha, agreement, {
+    summary = summarise(rows, average_alpha(alphas), agreement, {
         "alpha_per_repeat": alphas,
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "graphs": list(plan.graphs),
