@@ -1,5 +1,5 @@
 """``hiernas darts`` / ``scripts/darts_search.py``: cell-level differentiable search (DARTS, DARTS 2nd
-order, PC-DARTS, GDAS, DARTS-PD) as Ray Tune trials, one per seed."""
+order, PC-DARTS, GDAS, DARTS-PD) as Ray Tune trials, one per seed, in the DARTS or the NAS-Bench-201 space."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from hiernas.cli import common as cli
-from hiernas.darts.config import BASE_METHODS, METHODS, DartsConfig
+from hiernas.darts.config import BASE_METHODS, METHODS, SPACES, DartsConfig
 
 # flags that override a DartsConfig field of the same name; only flags the user gave override the
 # method's published defaults (their argparse default is None, shown as "method default" in --help)
@@ -16,6 +16,7 @@ OVERRIDES: tuple[tuple[str, Any, str], ...] = (
     ("channels", cli.positive_int, "initial channels C (DARTS: 16)"),
     ("layers", cli.positive_int, "cells (DARTS: 8)"),
     ("steps", cli.positive_int, "intermediate nodes per cell (DARTS: 4)"),
+    ("nb201_cells", cli.positive_int, "NAS-Bench-201 space: cells per stage (5)"),
     ("weight_lr", cli.positive_float, "weight learning rate"),
     ("arch_lr", cli.positive_float, "architecture learning rate"),
     ("warmup_epochs", cli.non_negative_int, "epochs with alpha frozen"),
@@ -38,6 +39,8 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p = cli.OneLineParser(description=__doc__.splitlines()[0].split(": ", 1)[-1], add_help=add_help)
     p.add_argument("--method", required=True, choices=METHODS, help="search method")
     p.add_argument("--base-method", default="pcdarts", choices=BASE_METHODS, help="DARTS-PD stage 1")
+    p.add_argument("--space", default="darts", choices=SPACES,
+                   help="cells searched: DARTS' or NAS-Bench-201's (prints the benchmark's architecture string)")
     cli.add_data_flags(p, batch_size=None)
     p.add_argument("--limit", type=cli.positive_int, default=None, help="use only this many samples")
     p.add_argument("--seed", type=cli.non_negative_int, default=0, help="first seed")
@@ -49,15 +52,23 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     return p
 
 
+# flags of one space only: giving one in the other space is refused rather than silently ignored
+SPACE_ONLY = {"darts": ("layers", "steps", "eval_channels", "eval_layers"), "nb201": ("nb201_cells",)}
+
+
 def build_config(args: argparse.Namespace) -> DartsConfig:
     """The method's published config with the data flags and every override flag the user gave."""
+    for space, names in SPACE_ONLY.items():
+        given = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name) is not None]
+        if given and args.space != space:
+            raise ValueError(f"{' '.join(given)}: only for --space {space}, not --space {args.space}")
     data: dict[str, Any] = {"dataset": args.dataset, "data_dir": args.data_dir, "download": args.download,
                             "limit": args.limit}
     if args.batch_size is not None:
         data["batch_size"] = args.batch_size
     overrides = {name: getattr(args, name) for name, _, _ in OVERRIDES if getattr(args, name) is not None}
-    return DartsConfig.for_method(args.method, base_method=args.base_method, seed=args.seed, data=data,
-                                  amp=args.amp, **overrides)
+    return DartsConfig.for_method(args.method, base_method=args.base_method, space=args.space, seed=args.seed,
+                                  data=data, amp=args.amp, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
     rows = run_darts_seeds(cfg, args.seeds, args.results, args.cpus_per_trial, args.gpus_per_trial,
                            args.max_concurrent, storage=args.storage)
     for row in rows:
-        print(f"#{row['rank']} seed {row['seed']} val_acc {float(row['val_acc']):.4f} {row['genotype']}")
-    print(f"best genotype: {args.results}/genotype.json")
+        print(f"#{row['rank']} seed {row['seed']} val_acc {float(row['val_acc']):.4f} {row[cfg.arch_key]}")
+    if cfg.space == "nb201":
+        print(f"best architecture: {args.results}/arch.json")
+    else:
+        print(f"best genotype: {args.results}/genotype.json")
     return 0
 
 

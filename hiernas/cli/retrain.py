@@ -33,9 +33,23 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     return p
 
 
+NB201_REFUSAL = (
+    "is a NAS-Bench-201 architecture; retraining covers DARTS genotypes only "
+    "(the benchmark holds each NAS-Bench-201 cell's trained accuracy)"
+)
+
+
 def load_genotype(text: str) -> Any:
-    """A published name, a JSON file (a genotype, or a search result holding ``genotype``) or JSON text."""
+    """A published name, a JSON file (a genotype, or a search result holding ``genotype``) or JSON text.
+
+    A NAS-Bench-201 architecture string, or a file of one (``arch.json``), is refused in one line.
+    """
     from spaces.darts import PUBLISHED, genotype_from_json, named_genotype
+    from spaces.nb201 import parse_arch
+
+    if text.lstrip().startswith("|"):
+        parse_arch(text)  # a malformed string is refused naming its bad part
+        raise ValueError(f"--genotype {text.strip()} {NB201_REFUSAL}")
 
     try:
         return named_genotype(text)
@@ -47,6 +61,8 @@ def load_genotype(text: str) -> Any:
                 obj = json.load(file)
             except json.JSONDecodeError as error:
                 raise ValueError(f"{text} is not valid JSON: {error}") from None
+        if isinstance(obj, dict) and "arch" in obj and "genotype" not in obj and "normal" not in obj:
+            raise ValueError(f"--genotype {text} {NB201_REFUSAL}")
         if isinstance(obj, dict) and "genotype" in obj and "normal" not in obj:
             obj = obj["genotype"]
         return genotype_from_json(obj)

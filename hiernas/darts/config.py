@@ -1,5 +1,6 @@
-"""Configurations of the cell level (DARTS space): a search trial (``DartsConfig``, one per method, with
-each paper's published defaults from ``method_defaults``) and the retraining of a genotype (``EvalConfig``).
+"""Configurations of the cell level: a search trial (``DartsConfig``, one per method, with each paper's
+published defaults from ``method_defaults``, in the DARTS space or the NAS-Bench-201 space) and the
+retraining of a DARTS genotype (``EvalConfig``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from spaces.darts import Genotype, genotype_from_json
 
 METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd")
 BASE_METHODS = ("darts", "darts2", "pcdarts", "gdas")
+SPACES = ("darts", "nb201")  # DARTS cells (hiernas.darts.search_network) | NAS-Bench-201 cells (hiernas.nb201)
 
 
 @dataclass(frozen=True)
 class DartsConfig(ConfigBase):
-    """One cell-level search trial. Defaults are DARTS (first order, CIFAR-10 search settings)."""
+    """One cell-level search trial. Defaults are DARTS (first order, CIFAR-10 search settings).
+
+    ``space="nb201"`` searches NAS-Bench-201 cells instead: the benchmark's network with ``channels`` (C=16)
+    and ``nb201_cells`` cells per stage (N=5); ``layers``, ``steps``, ``stem_multiplier``, ``eval_channels``
+    and ``eval_layers`` are the DARTS space's and unused there (DARTS-PD counts sizes on the searched network).
+    """
 
     method: str = "darts"  # darts | darts2 | pcdarts | gdas | darts-pd
     base_method: str = "pcdarts"  # DARTS-PD stage 1 (the DARTS-PD paper builds on PC-DARTS)
+    space: str = "darts"  # darts | nb201 (NAS-Bench-201 cells)
     seed: int = 0
     data: DataConfig = field(default_factory=lambda: DataConfig(batch_size=64))
     # search network (DARTS: C=16, 8 cells, 4 nodes, stem 3C)
@@ -29,6 +37,7 @@ class DartsConfig(ConfigBase):
     layers: int = 8
     steps: int = 4
     stem_multiplier: int = 3
+    nb201_cells: int = 5  # NAS-Bench-201: cells per stage (N)
     # weights: SGD momentum 0.9, lr 0.025 cosine to 0.001, wd 3e-4, gradient norm clipped at 5
     epochs: int = 50
     weight_lr: float = 0.025
@@ -69,7 +78,9 @@ class DartsConfig(ConfigBase):
             raise ValueError(
                 f"unknown base_method {self.base_method!r}; expected one of {list(BASE_METHODS)}"
             )
-        for name in ("channels", "layers", "steps", "stem_multiplier", "epochs", "channel_fraction"):
+        if self.space not in SPACES:
+            raise ValueError(f"unknown space {self.space!r}; expected one of {list(SPACES)}")
+        for name in ("channels", "layers", "steps", "stem_multiplier", "nb201_cells", "epochs", "channel_fraction"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.weight_lr <= 0 or self.arch_lr < 0 or self.fair_lr <= 0:
@@ -80,8 +91,9 @@ class DartsConfig(ConfigBase):
             raise ValueError(f"need 0 < tau_min <= tau_max, got {self.tau_min}, {self.tau_max}")
         if self.search_method == "pcdarts" and self.channels % self.channel_fraction:
             raise ValueError(f"channels ({self.channels}) must be divisible by channel_fraction")
-        if self.method == "darts-pd" and not 1 <= self.prune_k <= 7:
-            raise ValueError(f"prune_k must be in [1, 7], got {self.prune_k}")
+        max_k = 5 if self.space == "nb201" else 7  # NAS-Bench-201 keeps `none` among its 5 ops; DARTS drops it
+        if self.method == "darts-pd" and not 1 <= self.prune_k <= max_k:
+            raise ValueError(f"prune_k must be in [1, {max_k}] in the {self.space} space, got {self.prune_k}")
         for name in ("fair_epochs", "es_generations"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -92,6 +104,11 @@ class DartsConfig(ConfigBase):
     def search_method(self) -> str:
         """The differentiable method of the search stage (DARTS-PD: its ``base_method``)."""
         return self.base_method if self.method == "darts-pd" else self.method
+
+    @property
+    def arch_key(self) -> str:
+        """The metric that carries a derived architecture: ``genotype`` (JSON) or ``arch`` (NB201 string)."""
+        return "arch" if self.space == "nb201" else "genotype"
 
     @property
     def order(self) -> int:

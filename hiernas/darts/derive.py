@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,24 @@ from hiernas.paths import Path, all_paths
 from spaces.darts import PRIMITIVES, Genotype, genotype_from_json
 
 Weights = npt.ArrayLike
+A = TypeVar("A")  # an architecture: a DARTS Genotype, or a cell of another space (NAS-Bench-201)
+A_co = TypeVar("A_co", covariant=True)
+
+
+class PathChoices(Protocol[A_co]):
+    """A soft-pruned supernet as DARTS-PD's stages 2-3 use it: its choices, the options kept in each, the
+    architecture of a path and the JSON of a checkpoint (``PrunedSupernet`` for DARTS cells,
+    ``hiernas.nb201.derive.PrunedCell`` for NAS-Bench-201 cells)."""
+
+    @property
+    def slots(self) -> Sequence[object]: ...
+
+    @property
+    def k(self) -> int: ...
+
+    def genotype(self, path: Sequence[int]) -> A_co: ...
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 def _check(weights: np.ndarray, steps: int, primitives: Sequence[str]) -> None:
@@ -153,15 +171,18 @@ def soft_prune(
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """An evaluated path: its genotype, validation accuracy (shared weights) and evaluation-network size."""
+class Candidate(Generic[A]):
+    """An evaluated path: its genotype, validation accuracy (shared weights) and evaluation-network size.
+
+    ``to_json``/``from_json`` are for DARTS genotypes (``hiernas.nb201.derive.candidate_json``: NB201 cells).
+    """
 
     path: Path
-    genotype: Genotype
+    genotype: A
     val_acc: float
     params: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self: Candidate[Genotype]) -> dict[str, Any]:
         return {
             "path": list(self.path),
             "genotype": self.genotype.to_json(),
@@ -169,31 +190,31 @@ class Candidate:
             "params": self.params,
         }
 
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Candidate:
+    @staticmethod
+    def from_json(obj: dict[str, Any]) -> Candidate[Genotype]:
         genotype = genotype_from_json(obj["genotype"])
-        return cls(tuple(obj["path"]), genotype, float(obj["val_acc"]), int(obj["params"]))
+        return Candidate(tuple(obj["path"]), genotype, float(obj["val_acc"]), int(obj["params"]))
 
 
 @dataclass(frozen=True)
-class Evolution:
+class Evolution(Generic[A]):
     """What ``evolve_paths`` found: the trade-off selection (best accuracy first) and every evaluated path."""
 
-    selected: list[Candidate]
-    evaluated: list[Candidate]
+    selected: list[Candidate[A]]
+    evaluated: list[Candidate[A]]
 
 
-def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
+def pareto_front(candidates: Sequence[Candidate[A]]) -> list[Candidate[A]]:
     """Candidates no other beats on both accuracy (higher) and size (lower), by increasing size."""
     ordered = sorted(candidates, key=lambda c: (c.params, -c.val_acc))
-    front: list[Candidate] = []
+    front: list[Candidate[A]] = []
     for c in ordered:
         if not front or c.val_acc > front[-1].val_acc:
             front.append(c)
     return front
 
 
-def select_tradeoff(candidates: Sequence[Candidate], count: int) -> list[Candidate]:
+def select_tradeoff(candidates: Sequence[Candidate[A]], count: int) -> list[Candidate[A]]:
     """Up to ``count`` architectures of different sizes: spread along the Pareto front, best accuracy first.
 
     The most accurate candidate is always included; if the front is short, the most accurate remaining
@@ -216,15 +237,15 @@ def select_tradeoff(candidates: Sequence[Candidate], count: int) -> list[Candida
 
 
 def evolve_paths(
-    pruned: PrunedSupernet,
-    score: Callable[[Genotype], float],
-    size: Callable[[Genotype], int],
+    pruned: PathChoices[A],
+    score: Callable[[A], float],
+    size: Callable[[A], int],
     population: int,
     generations: int,
     num_architectures: int,
     rng: np.random.Generator,
     mutation_rate: float | None = None,
-) -> Evolution:
+) -> Evolution[A]:
     """Elitist evolution over paths of ``pruned``: tournament parents, uniform crossover, point mutation.
 
     ``score`` is the validation accuracy of a genotype with the shared weights; each distinct path is
@@ -233,9 +254,9 @@ def evolve_paths(
     """
     n, k = len(pruned.slots), pruned.k
     rate = mutation_rate if mutation_rate is not None else 1.0 / n
-    cache: dict[Path, Candidate] = {}
+    cache: dict[Path, Candidate[A]] = {}
 
-    def evaluate(path: Path) -> Candidate:
+    def evaluate(path: Path) -> Candidate[A]:
         if path not in cache:
             genotype = pruned.genotype(path)
             cache[path] = Candidate(path, genotype, float(score(genotype)), int(size(genotype)))

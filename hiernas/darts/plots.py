@@ -91,18 +91,26 @@ def draw_genotype(genotype: Genotype, path: PathLike, title: str = "") -> None:
     save_figure(fig, path)
 
 
-def plot_alpha_history(history: Sequence[Mapping[str, Any]], path: PathLike, warmup_epochs: int = 0) -> None:
+def plot_alpha_history(
+    history: Sequence[Mapping[str, Any]],
+    path: PathLike,
+    warmup_epochs: int = 0,
+    cells: Sequence[str] = CELL_TYPES,
+    primitives: Sequence[str] = PRIMITIVES,
+) -> None:
     """Per epoch, the mean mixing weight of each primitive over the edges of each cell type.
 
-    Flat lines during the warm-up show alpha frozen (PC-DARTS); a shaded band marks those epochs.
+    ``history[epoch]["alpha_<cell>"]`` is (E, n_ops) for each of ``cells`` (NAS-Bench-201: ``("cell",)``
+    with its five operations). Flat lines during the warm-up show alpha frozen (PC-DARTS); a shaded band
+    marks those epochs.
     """
-    fig = Figure(figsize=(11, 3.8))
+    fig = Figure(figsize=(5.5 * len(cells), 3.8))
     epochs = np.arange(1, len(history) + 1)
     ax = None
-    for column, cell in enumerate(CELL_TYPES):
-        ax = fig.add_subplot(1, 2, column + 1)
+    for column, cell in enumerate(cells):
+        ax = fig.add_subplot(1, len(cells), column + 1)
         alpha = np.asarray([h[f"alpha_{cell}"] for h in history], dtype=float)  # (epochs, E, n_ops)
-        for i, name in enumerate(PRIMITIVES[: alpha.shape[-1]]):
+        for i, name in enumerate(primitives[: alpha.shape[-1]]):
             ax.plot(epochs, alpha[:, :, i].mean(axis=1), label=name, marker="." if len(epochs) < 30 else None)
         if warmup_epochs:
             ax.axvspan(
@@ -110,7 +118,7 @@ def plot_alpha_history(history: Sequence[Mapping[str, Any]], path: PathLike, war
             )
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean softmax(alpha) over edges")
-        ax.set_title(f"{cell} cell")
+        ax.set_title(f"{cell} cell" if cell in CELL_TYPES else cell)
         ax.grid(alpha=0.3)
     if ax is not None:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))

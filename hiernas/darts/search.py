@@ -11,6 +11,9 @@ such a state. ``hiernas.tune.trainables`` wraps it for Ray Tune. Methods (``Dart
 - ``darts-pd``: ``base_method`` search, then soft pruning to ``prune_k`` ops per derived edge, path-wise
   strict-fair training (``fair_epochs``) and evolutionary path selection (``hiernas.darts.derive``).
 
+``DartsConfig.space`` picks the cells: DARTS' (``SearchNetwork``, reports a ``genotype``) or NAS-Bench-201's
+(``hiernas.nb201.search_network.Nb201SearchNetwork``, reports the architecture string ``arch``).
+
 Paper defaults come from ``method_defaults``; ``DartsConfig.for_method(name, **overrides)`` applies them.
 """
 
@@ -22,7 +25,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 import numpy as np
 import torch
@@ -31,21 +34,22 @@ from torch import Tensor, nn
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import TORCH_RNG, Part, Parts, Report, State, load_parts, resume_from, snapshot
+from hiernas.darts.architectures import A, Architectures, darts_architectures, nb201_architectures
 from hiernas.darts.config import DartsConfig
-from hiernas.darts.derive import PrunedSupernet, evolve_paths, soft_prune
-from hiernas.darts.eval_network import EvalNetwork
+from hiernas.darts.derive import PathChoices, evolve_paths
 from hiernas.darts.search_network import SearchNetwork
 from hiernas.darts.skeleton import count_parameters
 from hiernas.datasets import input_spec
 from hiernas.device import Precision, peak_memory_mb
 from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
+from hiernas.nb201.search_network import Nb201SearchNetwork
 from hiernas.paths import Path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, capped, darts_split, epoch_seed, infinite_batches, make_loader, training_batches
-from spaces.darts import Genotype
 
 logger = logging.getLogger(__name__)
+CellSearchNetwork = SearchNetwork | Nb201SearchNetwork  # the supernet of DartsConfig.space
 
 def cosine_lr(epoch: int, epochs: int, lr_max: float, lr_min: float) -> float:
     """Cosine annealing (the value ``CosineAnnealingLR(T_max=epochs)`` gives at ``epoch``)."""
@@ -59,9 +63,22 @@ def temperature_at(epoch: int, cfg: DartsConfig) -> float:
     return cfg.tau_max - (cfg.tau_max - cfg.tau_min) * epoch / (cfg.epochs - 1)
 
 
-def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -> SearchNetwork:
-    """The supernet of ``cfg``'s search method, alpha initialised from ``cfg.seed``."""
+def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -> CellSearchNetwork:
+    """The supernet of ``cfg``'s space and search method, alpha initialised from ``cfg.seed``."""
     generator = torch.Generator().manual_seed(cfg.seed)
+    if cfg.space == "nb201":
+        return Nb201SearchNetwork(
+            in_channels,
+            num_classes,
+            cfg.channels,
+            cfg.nb201_cells,
+            mode=cfg.mode,
+            channel_fraction=cfg.partial_channels,
+            edge_norm=cfg.edge_norm,
+            temperature=cfg.tau_max,
+            init_scale=cfg.arch_init_scale,
+            generator=generator,
+        )
     return SearchNetwork(
         in_channels,
         num_classes,
@@ -78,8 +95,13 @@ def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -
     )
 
 
-def arch_metrics(model: SearchNetwork) -> dict[str, Any]:
-    """The current genotype (JSON) and mixing weights (softmaxed alpha; PC-DARTS beta-normalised too)."""
+def arch_metrics(model: CellSearchNetwork) -> dict[str, Any]:
+    """The current genotype (JSON) and mixing weights (softmaxed alpha; PC-DARTS beta-normalised too).
+
+    NAS-Bench-201: the architecture string ``arch``, ``alpha_cell`` and ``beta_cell`` instead.
+    """
+    if isinstance(model, Nb201SearchNetwork):
+        return model.arch_metrics()
     out: dict[str, Any] = {"genotype": model.genotype().dumps()}
     out["alpha_normal"] = F.softmax(model.alpha_normal.detach(), -1).cpu().tolist()
     out["alpha_reduce"] = F.softmax(model.alpha_reduce.detach(), -1).cpu().tolist()
@@ -95,7 +117,7 @@ class _Run:
 
     cfg: DartsConfig
     splits: Splits
-    model: SearchNetwork
+    model: CellSearchNetwork
     weight_opt: torch.optim.Optimizer
     arch_opt: torch.optim.Optimizer
     architect: Architect
@@ -132,17 +154,18 @@ class _Run:
 
 
 @dataclass
-class _FairStage:
+class _FairStage(Generic[A]):
     """DARTS-PD stage 2's own state: the pruned supernet, its optimiser and each path's update count."""
 
-    pruned: PrunedSupernet
+    pruned: PathChoices[A]
+    load: Callable[[dict[str, Any]], PathChoices[A]]
     optimizer: torch.optim.Optimizer
     update_counts: dict[Path, int]
 
     def parts(self) -> Parts:
         """The checkpoint parts stage 2 adds to the search stage's (each saved and restored)."""
         return {
-            "pruned": Part(self.pruned.to_json, lambda obj: setattr(self, "pruned", PrunedSupernet.from_json(obj))),
+            "pruned": Part(self.pruned.to_json, lambda obj: setattr(self, "pruned", self.load(obj))),
             "fair_optimizer": Part.of(self.optimizer),
             "update_counts": Part(
                 lambda: [[list(p), c] for p, c in self.update_counts.items()],
@@ -232,8 +255,9 @@ def run_darts_search(
 
     Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution),
     losses and accuracies on the two halves of the DARTS split, ``genotype`` (the current derivation as a
-    JSON string) and the mixing weights; the last report has ``final: True`` and ``alpha_history`` (a JSON
-    string: nested lists upset Tune's loggers), for DARTS-PD also ``pd_architectures`` and ``pd_evaluated``.
+    JSON string; NAS-Bench-201: ``arch``, the benchmark's architecture string) and the mixing weights; the
+    last report has ``final: True`` and ``alpha_history`` (a JSON string: nested lists upset Tune's
+    loggers), for DARTS-PD also ``pd_architectures`` and ``pd_evaluated``.
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
     run = _setup(cfg, torch.device(device), splits)
@@ -257,7 +281,7 @@ def run_darts_search(
             epoch + 1,
             cfg.epochs,
             metrics["val_acc"],
-            metrics["genotype"],
+            metrics[cfg.arch_key],
         )
         report(metrics, snapshot(epoch + 1, metrics, run.parts()))
     if pd:
@@ -267,13 +291,22 @@ def run_darts_search(
 
 def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -> dict[str, Any]:
     """DARTS-PD stages 2 and 3 after the search epochs (resumable at fair-epoch granularity)."""
-    cfg, model = run.cfg, run.model
-    for p in model.arch_parameters():
+    for p in run.model.arch_parameters():
         p.requires_grad_(False)  # alpha is frozen from here on
-    weights = model.arch_weights()
-    fair = _FairStage(
-        soft_prune(weights["normal"].cpu().numpy(), weights["reduce"].cpu().numpy(), cfg.steps, cfg.prune_k,
-                   model.primitives),
+    model, channels, classes = run.model, run.splits.input_shape[0], run.splits.num_classes
+    if isinstance(model, Nb201SearchNetwork):
+        return _pd_stages(run, nb201_architectures(model, run.cfg, channels, classes), start, resume, report)
+    return _pd_stages(run, darts_architectures(model, run.cfg, channels, classes), start, resume, report)
+
+
+def _pd_stages(
+    run: _Run, archs: Architectures[A], start: int, resume: State | None, report: Report
+) -> dict[str, Any]:
+    """Stage 2 (path-wise strict-fair training of ``archs.pruned``) and stage 3 (evolution), in either space."""
+    cfg, model = run.cfg, run.model
+    fair: _FairStage[A] = _FairStage(
+        archs.pruned,
+        archs.load,
         torch.optim.SGD(model.weight_parameters(), lr=cfg.fair_lr, momentum=cfg.momentum,
                         weight_decay=cfg.weight_decay),
         {},
@@ -296,12 +329,12 @@ def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -
         chunk = groups[fair_epoch * per_epoch : (fair_epoch + 1) * per_epoch]
         model.train()
         loss = fair_train_steps(
-            lambda x, path: model.forward_genotype(x, pruned.genotype(path)), chunk, fair_batches, fair_opt,
+            lambda x, path: archs.forward(x, pruned.genotype(path)), chunk, fair_batches, fair_opt,
             run.device, clip=lambda: nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip),
             update_counts=fair.update_counts,
         )
         val_loss, val_acc = run.validate(
-            lambda x: model.forward_genotype(x, pruned.genotype([0] * len(pruned.slots)))
+            lambda x: archs.forward(x, pruned.genotype([0] * len(pruned.slots)))
         )
         metrics = {
             "epoch": cfg.epochs + fair_epoch + 1,
@@ -312,7 +345,7 @@ def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -
             "lr": lr,
             "epoch_time": time.perf_counter() - started,
             "final": False,
-            "genotype": pruned.genotype([0] * len(pruned.slots)).dumps(),
+            cfg.arch_key: archs.text(pruned.genotype([0] * len(pruned.slots))),
             "fair_paths_trained": len(fair.update_counts),
             "fair_update_counts": sorted(set(fair.update_counts.values())),
         }
@@ -321,8 +354,8 @@ def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -
     rng = np.random.default_rng([cfg.seed, 3])
     evolution = evolve_paths(
         pruned,
-        score=lambda g: run.validate(lambda x: model.forward_genotype(x, g))[1],
-        size=lambda g: genotype_size(g, run.splits, cfg),
+        score=lambda a: run.validate(lambda x: archs.forward(x, a))[1],
+        size=archs.size,
         population=cfg.es_population,
         generations=cfg.es_generations,
         num_architectures=cfg.num_architectures,
@@ -333,37 +366,23 @@ def _run_darts_pd(run: _Run, start: int, resume: State | None, report: Report) -
         "epoch": cfg.epochs + cfg.fair_epochs + 1,
         "stage": "evolution",
         "val_acc": best.val_acc,
-        "genotype": best.genotype.dumps(),
+        cfg.arch_key: archs.text(best.genotype),
         "epoch_time": time.perf_counter() - started,
         "pd_kept": json.dumps(pruned.to_json()),
-        "pd_architectures": json.dumps([c.to_json() for c in evolution.selected]),
-        "pd_evaluated": json.dumps([c.to_json() for c in evolution.evaluated]),
+        "pd_architectures": json.dumps([archs.to_json(c) for c in evolution.selected]),
+        "pd_evaluated": json.dumps([archs.to_json(c) for c in evolution.evaluated]),
         "fair_paths_trained": len(fair.update_counts),
         "fair_update_counts": sorted(set(fair.update_counts.values())),
         "alpha_history": json.dumps(run.history),
         "final": True,
         **arch_metrics(model),
     }
-    metrics["genotype"] = best.genotype.dumps()
+    metrics[cfg.arch_key] = archs.text(best.genotype)  # the evolution's best, not alpha's derivation
     report(
         metrics,
         snapshot(cfg.epochs + cfg.fair_epochs + 1, metrics, {**run.parts(), **fair.parts()}),
     )
     return metrics
-
-
-def genotype_size(genotype: Genotype, splits: Splits, cfg: DartsConfig) -> int:
-    """Parameters of ``genotype``'s evaluation network (auxiliary excluded), built on the meta device."""
-    with torch.device("meta"):
-        net = EvalNetwork(
-            genotype,
-            splits.input_shape[0],
-            splits.num_classes,
-            cfg.eval_channels,
-            cfg.eval_layers,
-            auxiliary=False,
-        )
-    return count_parameters(net)
 
 
 def search_network_size(cfg: DartsConfig) -> str:
@@ -374,7 +393,11 @@ def search_network_size(cfg: DartsConfig) -> str:
     spec = input_spec(cfg.data)
     with torch.device("meta"):
         count = count_parameters(build_search_network(cfg, spec.channels, spec.num_classes))
+    if cfg.space == "nb201":
+        shape = f"NAS-Bench-201 cells, {cfg.nb201_cells} per stage"
+    else:
+        shape = f"{cfg.layers} cells, {cfg.steps} nodes"
     return (
         f"{count} parameters ({count / 1e6:.6f}M): {cfg.method} search network, C={cfg.channels}, "
-        f"{cfg.layers} cells, {cfg.steps} nodes, {spec.num_classes} classes (alpha/beta excluded)"
+        f"{shape}, {spec.num_classes} classes (alpha/beta excluded)"
     )

@@ -1,5 +1,5 @@
-"""Cell-level experiments on Ray Tune: a search with one trial per seed (genotypes ranked across seeds,
-result files written) and the retraining of one genotype."""
+"""Cell-level experiments on Ray Tune: a search with one trial per seed (genotypes, or NAS-Bench-201
+architecture strings, ranked across seeds, result files written) and the retraining of one genotype."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ray import tune
 
 from hiernas.darts.config import DartsConfig, EvalConfig
 from hiernas.darts.plots import write_search_outputs
+from hiernas.nb201.outputs import write_nb201_outputs
 from hiernas.results import write_csv, write_json
 from hiernas.tune.runtime import run_grid
 from hiernas.tune.storage import resolve_storage
@@ -31,7 +32,10 @@ def run_darts_seeds(
     seed's outputs without prefix (``genotype.json``), ``genotypes_ranked.json``/``.csv`` and
     ``config.json``; Tune's experiment goes to ``storage`` (``hiernas.tune.storage``; None:
     ``<results_dir>/ray``). Returns the ranked rows (rank, seed, val_acc, genotype), best first.
+    In the NAS-Bench-201 space (``cfg.space``) the files are ``hiernas.nb201.outputs``' (``arch.json``)
+    and the rows carry ``arch``, the benchmark's architecture string, instead of ``genotype``.
     """
+    write_outputs = write_nb201_outputs if cfg.space == "nb201" else write_search_outputs
     param_space = cfg.to_dict()
     param_space["seed"] = tune.grid_search(list(range(cfg.seed, cfg.seed + seeds)))
     outcomes = run_grid(
@@ -49,10 +53,10 @@ def run_darts_seeds(
     rows = []
     for rank, outcome in enumerate(ranked, start=1):
         seed = int(outcome.config["seed"])
-        write_search_outputs(results_dir, outcome.metrics, cfg.warmup_epochs, prefix=f"seed{seed}_")
+        write_outputs(results_dir, outcome.metrics, cfg.warmup_epochs, prefix=f"seed{seed}_")
         rows.append({"rank": rank, "seed": seed, "val_acc": outcome.metrics.get("val_acc"),
-                     "genotype": outcome.metrics["genotype"]})
-    write_search_outputs(results_dir, ranked[0].metrics, cfg.warmup_epochs)  # the best: genotype.json
+                     cfg.arch_key: outcome.metrics[cfg.arch_key]})
+    write_outputs(results_dir, ranked[0].metrics, cfg.warmup_epochs)  # the best: genotype.json (arch.json)
     write_json(os.path.join(results_dir, "genotypes_ranked.json"), rows)
     write_csv(os.path.join(results_dir, "genotypes_ranked.csv"), rows)
     write_json(os.path.join(results_dir, "config.json"), cfg.to_dict())
