@@ -7,12 +7,12 @@ last trial of a batch completes, the subclass turns the results into the next ba
 iteration is appended to ``history``.
 
 Resuming: ``get_state``/``set_state`` and ``save``/``restore`` (atomic JSON) keep the whole state, the
-random generator included. Tune snapshots the searcher together with its trial table, and
-``Tuner.restore(resume_unfinished=True)`` resumes the trials that were live at the snapshot under their
-own ids, so a restored searcher keeps waiting for them and nothing is trained twice. A caller that
-restores the searcher without resuming those trials calls ``reissue_live_trials``: their configs (same
-cells, same seeds) are handed out again, and the record still equals that of an uninterrupted run. If
-both an old and a re-issued trial report, the first fills the slot and the other is logged and ignored.
+random generator included. ``Tuner.restore(resume_unfinished=True)`` resumes the trials that were live
+at Tune's snapshot under their own ids, and a restored searcher keeps waiting for them; Tune's trial table
+and the searcher state can come from different moments, which ``reconcile`` settles (``searchers.reconcile``).
+A caller that restores the searcher without Tune calls ``reissue_live_trials``: the live trials' configs
+(same cells, same seeds) are handed out again. If both an old and a re-issued trial report, the first
+fills the slot and the other is logged and ignored.
 The state's pieces and its file format live in ``searchers.state``; checks and records in ``searchers.records``.
 """
 
@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from ray.tune.search.searcher import Searcher
 
+from searchers.reconcile import KnownTrial, reconcile
 from searchers.records import (
     PathRecord,
     Proposal,
@@ -262,6 +263,10 @@ class BatchSearcher(Searcher, abc.ABC):
             self._set_algorithm_state(state["algorithm"])
         except KeyError as exc:
             raise ValueError(f"searcher state is missing the key {exc.args[0]!r}") from None
+
+    def reconcile(self, table: Sequence[KnownTrial]) -> dict[str, int]:
+        """Settle the current batch against the trial table Tune restored (``searchers.reconcile``)."""
+        return reconcile(self, table)
 
     def reissue_live_trials(self) -> int:
         """Hand the configs of the current batch's live trials out again (their trials are lost).

@@ -16,6 +16,7 @@ the race and stand-alone accuracy), ``trajectories.png`` and ``progress.png``.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -36,9 +37,11 @@ from hiernas.tune.race import RaceSchedule, distinct_paths, run_race
 from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 from searchers import SEARCHERS, BatchSearcher, PathRecord, make_searcher
+from searchers.reconcile import KnownTrial
 from spaces.registry import make_space
 
 EXPERIMENT = "search"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,32 @@ def search_storage(results_dir: str, storage: str | None, restoring: bool) -> st
     return str(recorded)
 
 
+class TrialTableSync(tune.Callback):
+    """Hands Tune's restored trial table to the searcher once, before Tune first asks it for trials.
+
+    Tune uploads its trial table and the searcher state as separate files in the background, so a killed
+    driver can leave them from different moments; ``BatchSearcher.reconcile`` settles the difference (see
+    ``searchers.reconcile``). Tune pickles this callback and the searcher into one ``tuner.pkl``, so the
+    restored callback holds the very searcher Tune restores. On a fresh run the table is empty: nothing to do.
+    """
+
+    def __init__(self, searcher: BatchSearcher) -> None:
+        self.searcher = searcher
+        self._synced = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_synced": False}
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if self._synced:
+            return
+        self._synced = True
+        table = [KnownTrial(t.trial_id, t.status, t.last_result or None, t.config) for t in trials]
+        done = self.searcher.reconcile(table)
+        if any(done.values()):
+            logger.warning("the restored searcher state and trial table differed; settled: %s", done)
+
+
 class SearchJob:
     """One outer search: checked and set up at construction (before Ray starts), run by ``run()``.
 
@@ -157,7 +186,8 @@ class SearchJob:
             cpus_per_trial=settings.cpus_per_trial,
             gpus_per_trial=settings.gpus_per_trial,
             max_failures=settings.max_failures,
-            callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc"), *callbacks],
+            callbacks=[ProgressBar(total, f"{settings.searcher} search", "val_acc"), TrialTableSync(self.searcher),
+                       *callbacks],
             restore=self.restoring,
             resume_errored=False,
             snapshot_each_checkpoint=True,  # a finished trial is in Tune's snapshot before anything else runs
