@@ -17,6 +17,7 @@ COMMANDS = {
     "retrain": ("retrain", "scripts/train_final.py"),
     "validate-ranks": ("validate_ranks", "scripts/validate_ranks.py"),
     "tune-inner": ("tune_inner", "scripts/tune_inner.py"),
+    "nb201-table": ("nb201_table", "scripts/nb201_table.py"),
 }
 
 
