@@ -3,6 +3,7 @@
 
     python bench/bench_search.py                      # about 4 minutes on 2 cores
     python bench/bench_search.py --epochs 1 --iterations 1   # a quick look
+    python bench/bench_search.py --skip-extras               # overhead and whole-search speed-up only
 
 Every number comes from real FaDE searches through ``hiernas.tune.search.run_search`` (digits, softmax
 mixing, no final training), each in a fresh temporary results directory:
@@ -136,6 +137,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=6)
     parser.add_argument("--depth-repeats", type=int, default=2, help="runs per depth for the depth ratio")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-extras", action="store_true",
+                        help="measure only 1 and 2 (overhead, whole-search speed-up): about a third of the time")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     init_ray(num_cpus=2, dashboard=False)
@@ -156,6 +159,8 @@ def main() -> None:
         print(f"   2 concurrent: a new batch's trials started {delays} after the previous batch ended "
               "(re-used actors: well under a fresh actor's 4-6 s)")
 
+    if args.skip_extras:
+        return
     one_batch = [timed_search(args, 4, 1, 2 * args.repeats, concurrent=c) for c in (1, 2)]
     print(f"   one batch of {one_batch[0].trials} trials: 1 at a time {one_batch[0].wall_s:6.1f} s, 2 concurrent "
           f"{one_batch[1].wall_s:6.1f} s: speed-up {one_batch[0].wall_s / one_batch[1].wall_s:5.2f}")

@@ -31,6 +31,7 @@ from ray.tune.search.searcher import Searcher
 
 from searchers.reconcile import KnownTrial, reconcile
 from searchers.records import (
+    RANK_SOURCES,
     PathRecord,
     Proposal,
     check_float,
@@ -105,6 +106,7 @@ class BatchSearcher(Searcher, abc.ABC):
         self._completed: set[str] = set()
         self._final_reported: set[str] = set()  # completed by their final result, before Tune's completion
         self._max_live: int | None = None  # trials handed out and not yet finished (``set_max_concurrency``)
+        self.rank = "alpha"  # which reported matrix ranks the cells (``set_rank_source``)
         self.history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------ subclass hooks
@@ -163,6 +165,13 @@ class BatchSearcher(Searcher, abc.ABC):
         counting at its final result, so the next batch goes out while Tune can still re-use its actor."""
         self._max_live = check_int("max_concurrent", max_concurrent, 1)
         return True
+
+    def set_rank_source(self, rank: str) -> None:
+        """Rank cells by ``alpha`` (the architecture weights) or ``pathwise`` (path-wise validation accuracy
+        with the shared weights, ``pathwise_alpha``: the trials must score paths, ``train.eval_paths > 0``)."""
+        if rank not in RANK_SOURCES:
+            raise ValueError(f"rank must be one of {list(RANK_SOURCES)}, got {rank!r}")
+        self.rank = rank
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         """The next config of the current batch, ``None`` while the batch is out, ``FINISHED`` at the end."""
@@ -247,7 +256,8 @@ class BatchSearcher(Searcher, abc.ABC):
     def set_state(self, state: dict[Any, Any]) -> None:
         """Restore ``get_state`` output; live trials stay live (Tune resumes them, see the module docstring)."""
         try:
-            check_state(state, type(self).__name__, self._all_settings())
+            saved = {"rank": "alpha", **state["settings"]}  # states saved before ranks had sources ranked by alpha
+            check_state({**state, "settings": saved}, type(self).__name__, self._all_settings())
             rng = generator_from_json(state["rng"])
             proposal = proposal_from_json(state["proposal"])
             batch = [Slot.from_json(s) for s in state["batch"]]
@@ -296,6 +306,7 @@ class BatchSearcher(Searcher, abc.ABC):
             "iterations": self.iterations,
             "repeats": self.repeats,
             "seed": self.seed,
+            "rank": self.rank,
             **self._settings(),
         }
 
@@ -311,12 +322,12 @@ class BatchSearcher(Searcher, abc.ABC):
         ]
 
     def _extract(self, trial_id: str, result: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The parts of a result the searcher keeps; None (counted as failed) without a valid ``alpha``."""
-        alpha = self.parse_alpha(result.get("alpha"))
+        """The parts of a result the searcher keeps; None (counted as failed) without a valid rank matrix
+        (``alpha``, or ``pathwise_alpha`` when ranking path-wise), which is kept as ``alpha``."""
+        alpha = self.parse_alpha(result.get(RANK_SOURCES[self.rank]))
         if alpha is None:
-            logger.warning(
-                "trial %s reported no valid alpha of shape (%d, %d)", trial_id, self.depth, self.window
-            )
+            logger.warning("trial %s reported no valid %s of shape (%d, %d)", trial_id, RANK_SOURCES[self.rank],
+                           self.depth, self.window)
             return None
         value = result.get(self.metric)
         metric = (

@@ -17,6 +17,7 @@ import numpy as np
 from spaces.base import FloatArray
 
 __all__ = [
+    "RANK_SOURCES",
     "PathRecord",
     "Proposal",
     "check_float",
@@ -26,6 +27,10 @@ __all__ = [
     "paths_from_history",
     "to_json",
 ]
+
+# rank source -> the reported (depth, window) matrix that ranks the cells: the architecture weights, or the
+# path-wise validation accuracies with the shared weights (hiernas.fade.ranks.pathwise_alpha)
+RANK_SOURCES = {"alpha": "alpha", "pathwise": "pathwise_alpha"}
 
 
 def check_int(name: str, value: object, low: int, high: float = math.inf) -> int:

@@ -29,6 +29,12 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")
     p.add_argument("--fade-step", default="least_squares", choices=("least_squares", "pairs", "paper"),
                    help="FaDE's pseudo-gradient: least squares on the cells' real offsets, or equation (1)")
+    p.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
+                   help="what ranks the cells: the architecture weights, or the validation accuracy of sampled "
+                        "paths with the trained shared weights (DARTS-PD's path scores; measured the better "
+                        "predictor of stand-alone accuracy on digits)")
+    p.add_argument("--rank-paths", type=cli.positive_int, default=64,
+                   help="--rank pathwise: paths each trial scores after its last epoch (all when fewer exist)")
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES, help="how a row mixes its cells")
@@ -59,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode,
                           temperature=args.temperature, space=args.space),
-        train=TrainConfig(epochs=args.epochs, amp=args.amp),
+        train=TrainConfig(epochs=args.epochs, amp=args.amp,
+                          eval_paths=args.rank_paths if args.rank == "pathwise" else 0),
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
-        step=args.step, fade_step=args.fade_step, final_epochs=args.final_epochs, race_paths=args.race_paths,
+        step=args.step, fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs,
+        race_paths=args.race_paths,
         race_epochs=args.race_epochs, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         max_concurrent=args.max_concurrent, max_failures=args.max_failures,
     )

@@ -106,3 +106,32 @@ def rank_agreement(scores: Sequence[Vector]) -> float | None:
     rhos = [spearman(a, b).coefficient for i, a in enumerate(vectors) for b in vectors[i + 1 :]]
     finite = [r for r in rhos if np.isfinite(r)]
     return float(np.mean(finite)) if finite else None
+
+
+PATHWISE_TEMPERATURE = 0.01  # accuracy difference per factor e between two cells' weights
+
+
+def pathwise_alpha(paths: Sequence[Sequence[int]], accs: Vector, window: int,
+                   temperature: float = PATHWISE_TEMPERATURE) -> list[list[float]] | None:
+    """A rank matrix from path-wise accuracies, in alpha's form (``depth x window``, rows summing to 1).
+
+    Cell j of row i scores the mean validation accuracy of the scored paths through it (with the shared
+    weights; DARTS-PD's path scores); the row is the softmax of those means over ``temperature``. A cell
+    no scored path went through gets its row's lowest mean. None without scored paths.
+    """
+    if len(paths) == 0:
+        return None
+    depth = len(paths[0])
+    scores = np.asarray(accs, dtype=np.float64)
+    rows = []
+    for i in range(depth):
+        sums, counts = np.zeros(window), np.zeros(window)
+        for path, acc in zip(paths, scores, strict=True):
+            sums[int(path[i])] += acc
+            counts[int(path[i])] += 1
+        seen = counts > 0
+        means = np.where(seen, sums / np.maximum(counts, 1), np.min(sums[seen] / counts[seen]))
+        logits = (means - means.max()) / temperature
+        weights = np.exp(logits)
+        rows.append((weights / weights.sum()).tolist())
+    return rows

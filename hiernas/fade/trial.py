@@ -23,7 +23,7 @@ from hiernas.device import FLOAT32, Precision, peak_memory_mb
 from hiernas.fade.candidates import candidate_factory
 from hiernas.fade.config import ModelConfig, TrialConfig
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
-from hiernas.fade.ranks import log_probs, top_paths
+from hiernas.fade.ranks import log_probs, pathwise_alpha, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path, all_paths, decode_path
@@ -239,4 +239,5 @@ def run_path_stages(
         evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]
         for p in paths
     ]
-    return {**out, "path_indices": paths, "path_val_acc": accs}
+    # the path scores as a rank matrix in alpha's form, for searchers that rank by them (rank="pathwise")
+    return {**out, "path_indices": paths, "path_val_acc": accs, "pathwise_alpha": pathwise_alpha(paths, accs, window)}

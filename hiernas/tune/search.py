@@ -38,6 +38,7 @@ from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 from searchers import SEARCHERS, BatchSearcher, PathRecord, make_searcher
 from searchers.reconcile import KnownTrial
+from searchers.records import RANK_SOURCES
 from spaces.registry import make_space
 
 EXPERIMENT = "search"
@@ -54,6 +55,7 @@ class SearchSettings:
     gamma: float = 0.1
     step: float = 1.0
     fade_step: str = "least_squares"  # FaDE's pseudo-gradient estimator: searchers.fade.ESTIMATORS
+    rank: str = "alpha"  # what ranks the cells: alpha | pathwise (the trials must score paths: train.eval_paths)
     max_vertices: int = 6
     final_epochs: int = 15
     race_paths: int = 4  # top paths over all iterations raced under ASHA; 0 or 1: the searcher's best wins
@@ -72,18 +74,25 @@ class SearchSettings:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         if not self.step > 0:
             raise ValueError(f"step must be > 0, got {self.step}")
+        if self.rank not in RANK_SOURCES:
+            raise ValueError(f"rank must be one of {list(RANK_SOURCES)}, got {self.rank!r}")
         if self.race_paths < 0 or self.race_epochs < 1:
             raise ValueError(f"race paths must be >= 0 and race epochs >= 1, got {self.race_paths} and "
                              f"{self.race_epochs}")
 
 
 def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher:
-    """The named searcher over the trials' cell space (``base.model.space``), seeded by the trial seed."""
-    return make_searcher(
+    """The named searcher over the trials' cell space (``base.model.space``), seeded by the trial seed, ranking
+    cells by ``settings.rank``."""
+    if settings.rank == "pathwise" and base.train.eval_paths < 1:
+        raise ValueError("ranking cells path-wise needs trials that score paths (train.eval_paths >= 1)")
+    searcher = make_searcher(
         settings.searcher, make_space(base.model.space, settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,
         estimator=settings.fade_step,
     )
+    searcher.set_rank_source(settings.rank)
+    return searcher
 
 
 def _fingerprint(settings: SearchSettings, base: TrialConfig) -> dict[str, Any]:

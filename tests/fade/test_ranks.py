@@ -52,3 +52,15 @@ def test_average_alpha_and_correlations() -> None:
     assert kendall([1, 2, 3, 4], [4, 3, 2, 1]).coefficient == pytest.approx(-1.0)
     with pytest.raises(ValueError):
         top_paths(np.zeros((2, 2)), 0)
+
+
+def test_pathwise_alpha_is_a_softmax_of_each_cells_mean_path_accuracy() -> None:
+    from hiernas.fade.ranks import pathwise_alpha
+
+    paths = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    accs = [0.50, 0.52, 0.60, 0.62]  # row 0: cell 1 +0.10; row 1: cell 1 +0.02
+    rows = np.asarray(pathwise_alpha(paths, accs, window=3, temperature=0.01))
+    assert rows.shape == (2, 3) and np.allclose(rows.sum(axis=1), 1)
+    assert rows[0, 1] / rows[0, 0] == pytest.approx(np.exp(10)) and rows[1, 1] / rows[1, 0] == pytest.approx(np.exp(2))
+    assert rows[0, 2] == pytest.approx(rows[0, 0])  # never scored: the row's lowest mean
+    assert pathwise_alpha([], [], window=3) is None

@@ -113,7 +113,10 @@ def test_real_tune_trial_runs_checkpoints_and_resumes_after_a_crash(ray_session:
     assert result.metrics["epoch"] == 2 and result.metrics["final"] is True
     assert result.checkpoint is not None
     epochs = list(result.metrics_dataframe["epoch"])
-    assert epochs == [1, 2]  # epoch 1 from the crashed attempt, epoch 2 resumed: nothing repeated
+    # epoch 2 resumed from epoch 1's checkpoint: nothing repeated. The crashed attempt's epoch-1 row is there
+    # when Tune processed that report before the actor's error (the two arrive as separate events), so
+    # it may be missing under load
+    assert epochs in ([1, 2], [2])
 
 
 def test_splits_ending_in_one_sample_train_and_score_paths_at_1x1_maps() -> None:
@@ -145,3 +148,9 @@ def test_hard_mode_reports_peak_memory_and_scores_every_path_without_pruning() -
     assert final["peak_memory_mb"] > 0
     assert sorted(map(tuple, final["path_indices"])) == [(i, j) for i in range(3) for j in range(3)]
     assert len(final["path_val_acc"]) == 9 and "kept" not in final  # no pruning: scoring only
+    # the path scores as a rank matrix in alpha's form: row i prefers the cell whose paths score best
+    pathwise = np.asarray(final["pathwise_alpha"])
+    assert pathwise.shape == (2, 3) and np.allclose(pathwise.sum(axis=1), 1)
+    means = [np.mean([a for p, a in zip(final["path_indices"], final["path_val_acc"], strict=True) if p[0] == j])
+             for j in range(3)]
+    assert np.allclose(pathwise[0], np.exp(np.array(means) / 0.01) / np.exp(np.array(means) / 0.01).sum())
