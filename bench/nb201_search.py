@@ -1,0 +1,570 @@
+#!/usr/bin/env python
+"""Searchers on NAS-Bench-201 through real Ray Tune runs, answered from the benchmark's table: best
+found accuracy per searcher, budget and rank-noise level, REA as the reference, no training.
+
+    python bench/nb201_search.py --table nb201_cifar10.csv --out results/nb201_search
+
+The table is a CSV of the benchmark's architecture strings (column ``arch``) and an accuracy column in
+percent (``--column``; ``hiernas.benchmark_table``), e.g. exported from NATS-Bench's topology space.
+A smoke run (seconds): ``--seeds 1 --budgets 20 --noise 0 --match-agreement none``.
+
+Every (searcher, seed, noise level) is one Tune run (``hiernas.tune.runtime.make_tuner``, one
+``ray.init`` for the whole bench) of ``hiernas.tune.tabular.tabular_trainable``:
+
+- ``fade``, ``evolution`` (DARTS-PD path selection), ``random``: our hyper-architecture searchers
+  (``searchers.make_searcher``) on ``depth`` 1 row of ``--window`` NAS-Bench-201 cells per trial, one
+  repeat; each trial reports alpha = softmax(acc / temperature + noise * N(0, 1)) over its window.
+  **A trial of ``window`` cells counts as ``window`` evaluations**, so a budget of B evaluations is
+  ``floor(B / window)`` trials.
+- ``rea``: regularised evolution (``searchers.rea.REASearcher``, population 10, sample 3 as in
+  NAS-Bench-201), one cell per trial.
+- ``optuna``: Tune's ``OptunaSearch`` (TPE, seeded) with a categorical choice of operation per edge.
+- ``tune-random``: Tune's ``BasicVariantGenerator`` (seeded) with ``tune.choice`` per edge.
+
+**What counts as found.** As in NAS-Bench-201's protocol, the table accuracy of the architecture the
+searcher *returns* after the budget, not the best of everything it touched: for our searchers
+``searcher.best(1)`` (fade and random: the highest-alpha cell of the iteration with the best measured
+``val_acc``; evolution: its archive's best path-wise score); for the discrete ones the evaluated cell
+with the best measured ``val_acc`` (REA: ``best(1)``). The best-so-far curve is that choice after each
+trial. Budgets are read off one run at the largest budget (the state after the trials that fit in it).
+
+**FaDE's settings.** ``--gamma 0.3 --step 3`` by default, not the project's 0.1 and 1 (tuned for the DAG
+space). With 0.1 FaDE stalls on NAS-Bench-201: its default features (op counts, conv depth, live paths,
+live free ops) take few values (grids of 1/6, 1/4, 1/3), many cells share one feature vector and the
+counts are tied (they sum to 6), so the +-0.1 probes snap back to the anchor's own feature group, the
+least-squares slope is ~0 and from the second iteration on every trial holds the same 6 cells (seed 0
+stays at 90.97 % from its first trial to its 50th). A probe must cross to other feature values. Chosen
+once, before the reported runs, from a sweep with the Tune-free loop of the same searchers and trainable on
+seeds 1000..1019 (disjoint from the reported seeds 0..N-1), oracle ranks,
+mean best found at 96 / 300 evaluations: gamma 0.1 / step 1: 92.54 / 92.59; 0.2 / 3: 93.84 / 94.13;
+0.3 / 1: 93.82 / 94.05; 0.3 / 3: 94.15 / 94.23; 0.3 / 10: 94.24 / 94.36; 0.5 / 3: 94.28 / 94.36
+(estimators ``pairs`` and ``paper`` alike; REA there: 94.09 / 94.34). 0.3 / 3 sits in the middle of the
+settings that move; it is not the sweep's best.
+
+**Noise.** ``--noise`` are standard deviations of Gaussian noise on the logits ``acc / --temperature``
+(acc in percent; temperature 1: a level is in percentage points) of our hyper-architecture trials:
+the shared-weight ranks' noise. The discrete searchers see ``acc + --arch-noise * N(0, 1)`` (default 0:
+the table value, as a benchmark lookup), so they are run once per seed and stand in every noise level.
+How a level maps to rank agreement: for each level the bench prints the mean Spearman correlation
+between two independent noisy draws of the same row of ``window`` random cells; ``--match-agreement``
+(default 0.57: the "alpha agreement" of repeats measured by ``scripts/validate_ranks.py`` on digits)
+adds the level whose agreement is that value (found by bisection). That measured agreement ranks the
+625 paths of 4 rows; here a row's cells: comparable only roughly.
+
+Outputs in ``--out``: ``summary.json`` (``settings``, ``table``, ``noise_levels`` with their agreement,
+``summary[searcher][budget][noise]`` = ``mean``, ``std`` (sample SD), ``n``, ``median``,
+``regret_mean`` (optimum - mean, points), ``regret_std``, ``evaluations``; ``comparison[budget][noise]``:
+our best searcher (highest mean of fade/evolution/random there) against REA, difference and Welch
+t-test p-values (two-sided, and one-sided that ours is better), and ``tune`` (trials per second, wall
+time per run)), ``runs.csv`` (one row per run and budget), ``trajectories.csv`` (best so far after each
+trial of each run) and ``trajectories.png`` (mean +- std over seeds per searcher, one panel per level).
+Bad input is one line on stderr and exit code 2.
+
+Measured (README, "NAS-Bench-201 without training", has the table): the default run (20 seeds x (3 of
+ours x 4 levels + 3 discrete) = 300 Tune runs) took 28.7 min on 2 cores shared with other jobs (load 5-7):
+4.2 s per run of our searchers (50 trials; about 3 s of it is Tune starting the run's actors) and 10-13 s
+per run of 300 one-cell trials; ``--noise 0 --match-agreement none`` would take about 16 min by these times.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Tune's per-trial CSV/JSON/TensorBoard loggers cost about a fifth of a trial here; results come back
+# through the callbacks below. Set before Ray is imported.
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from optuna import logging as optuna_logging  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune.search.basic_variant import BasicVariantGenerator  # noqa: E402
+from ray.tune.search.optuna import OptunaSearch  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from hiernas.benchmark_table import BenchmarkTable, load_table  # noqa: E402
+from hiernas.errors import TrialError  # noqa: E402
+from hiernas.results import save_figure, write_csv, write_json  # noqa: E402
+from hiernas.tune.runtime import first_error_line, init_ray, make_tuner  # noqa: E402
+from hiernas.tune.tabular import TableData, tabular_trainable  # noqa: E402
+from searchers import BatchSearcher, REASearcher, make_searcher  # noqa: E402
+from searchers.fade import ESTIMATORS  # noqa: E402
+from spaces.nb201 import EDGES, OPS, Nb201Cell, Nb201Space, arch_string  # noqa: E402
+
+HYPER = ("fade", "evolution", "random")
+DISCRETE = ("rea", "optuna", "tune-random")
+SEARCHER_NAMES = HYPER + DISCRETE
+AGREEMENT_ROWS = 4000  # random rows behind each agreement estimate
+
+
+def edge_key(position: int) -> str:
+    """The param_space key of edge ``position`` (``EDGES`` order) for the per-edge searchers."""
+    return f"edge{position}"
+
+
+def edges_arch(edges: dict[str, Any]) -> str:
+    """The architecture string of a per-edge config (``{edge0: op, ..., edge5: op}``)."""
+    return arch_string(Nb201Cell(tuple(str(edges[edge_key(i)]) for i in range(len(EDGES)))))
+
+
+def edge_trainable(config: dict[str, Any], table: TableData | None = None) -> None:
+    """``tabular_trainable`` for a config holding one operation per edge (``edges``) instead of ``arch``."""
+    rest = {key: value for key, value in config.items() if key != "edges"}
+    tabular_trainable({**rest, "arch": edges_arch(config["edges"])}, table)
+
+
+# ------------------------------------------------------------------ noise and rank agreement
+
+
+def agreement_sampler(table: BenchmarkTable, window: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed rows of ``window`` distinct table cells and two fixed standard-normal draws for each (common
+    random numbers: the agreement is then a smooth, decreasing function of the noise level)."""
+    acc = np.array(list(table.accuracies.values()), dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    rows = np.array([acc[rng.choice(len(acc), size=window, replace=False)] for _ in range(AGREEMENT_ROWS)])
+    return rows, rng.standard_normal(rows.shape), rng.standard_normal(rows.shape)
+
+
+def rank_agreement(sampler: tuple[np.ndarray, np.ndarray, np.ndarray], noise: float, temperature: float) -> float:
+    """Mean Spearman's rho between two independent noisy alpha draws of the same row (softmax is monotone,
+    so the logits' ranks are alpha's)."""
+    rows, first, second = sampler
+    a, b = rows / temperature + noise * first, rows / temperature + noise * second
+    ranks_a, ranks_b = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
+    ra, rb = ranks_a - ranks_a.mean(axis=1, keepdims=True), ranks_b - ranks_b.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
+    rho = np.where(denominator > 0, (ra * rb).sum(axis=1) / np.where(denominator > 0, denominator, 1.0), 1.0)
+    return float(np.mean(rho))
+
+
+def matched_noise(sampler: tuple[np.ndarray, np.ndarray, np.ndarray], target: float, temperature: float) -> float:
+    """The noise level whose ``rank_agreement`` is ``target`` (bisection), rounded to 2 decimals."""
+    low, high = 0.0, 1.0
+    while rank_agreement(sampler, high, temperature) > target:
+        high *= 2
+        if high > 1e6:
+            raise ValueError(f"no noise level brings the rank agreement down to {target}")
+    for _ in range(50):
+        middle = (low + high) / 2
+        if rank_agreement(sampler, middle, temperature) > target:
+            low = middle
+        else:
+            high = middle
+    return round((low + high) / 2, 2)
+
+
+# ------------------------------------------------------------------ one Tune run
+
+
+class Trajectory(tune.Callback):
+    """After each finished trial: the architecture the searcher would return now (Tune calls the searcher
+    with a result before its callbacks, so ``best`` already includes the trial)."""
+
+    def __init__(self, searcher: Any | None) -> None:
+        self.searcher = searcher
+        self.picks: list[str | None] = []
+        self._best: tuple[float, str] | None = None  # searchers without best(): by measured val_acc
+
+    def _pick(self, config: dict[str, Any], result: dict[str, Any]) -> str | None:
+        if isinstance(self.searcher, BatchSearcher):
+            top = self.searcher.best(1)
+            return str(top[0].cells[0]) if top else None
+        if isinstance(self.searcher, REASearcher):
+            found = self.searcher.best(1)
+            return str(found[0].cell) if found else None
+        arch = str(config["arch"]) if "arch" in config else edges_arch(config["edges"])
+        value = result.get("val_acc")
+        if isinstance(value, int | float) and (self._best is None or value > self._best[0]):
+            self._best = (float(value), arch)
+        return None if self._best is None else self._best[1]
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any],
+                        **info: Any) -> None:
+        if result.get("final"):
+            self.picks.append(self._pick(trial.config, result))
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.picks.append(self.picks[-1] if self.picks else None)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One Tune run: a searcher, a seed and (our searchers only) a noise level."""
+
+    searcher: str
+    seed: int
+    noise: float | None  # None: the discrete searchers (noise-independent)
+
+    @property
+    def name(self) -> str:
+        level = "" if self.noise is None else f"-noise{self.noise:g}"
+        return f"{self.searcher}{level}-seed{self.seed}"
+
+
+def run_one(
+    args: argparse.Namespace, space: Nb201Space, data: TableData, spec: RunSpec, storage: str
+) -> dict[str, Any]:
+    """Run one search through Tune; returns its picks (best so far after each trial), wall time and trials."""
+    # the constant part of every trial's TabularConfig; the searcher adds cells (and seed, train) or arch
+    param_space: dict[str, Any] = {"table": os.path.abspath(args.table), "column": args.column,
+                                   "temperature": args.temperature, "noise": spec.noise or 0.0,
+                                   "arch_noise": args.arch_noise, "seed": spec.seed}
+    budget = max(args.budgets)
+    options: dict[str, Any] = {"metric": "val_acc", "mode": "max", "max_concurrent_trials": 1}
+    trainable: Any = tabular_trainable
+    searcher: Any
+    if spec.searcher in HYPER:
+        searcher = make_searcher(spec.searcher, space, 1, args.window, budget // args.window, seed=spec.seed,
+                                 gamma=args.gamma, step=args.step, estimator=args.fade_step)
+        options.update(search_alg=searcher, num_samples=-1)
+        per_trial = args.window
+    elif spec.searcher == "rea":
+        searcher = REASearcher(space, budget, population_size=args.population, sample_size=args.sample, seed=spec.seed)
+        options.update(search_alg=searcher, num_samples=-1, max_concurrent_trials=args.max_concurrent)
+        per_trial = 1
+    else:
+        param_space["edges"] = {edge_key(i): tune.choice(list(OPS)) for i in range(len(EDGES))}
+        trainable = edge_trainable
+        per_trial = 1
+        if spec.searcher == "optuna":
+            searcher = OptunaSearch(seed=spec.seed)
+        else:
+            searcher = BasicVariantGenerator(random_state=spec.seed)
+        options.update(search_alg=searcher, num_samples=budget, max_concurrent_trials=args.max_concurrent)
+    recorder = Trajectory(searcher if spec.searcher in HYPER or spec.searcher == "rea" else None)
+    # the table goes to the trials through the object store: fresh actors per run need not read the CSV
+    tuner = make_tuner(tune.with_parameters(trainable, table=data), name=spec.name, storage_path=storage,
+                       param_space=param_space, max_failures=0, callbacks=[recorder], **options)
+    started = time.perf_counter()
+    grid = tuner.fit()
+    wall = time.perf_counter() - started
+    if grid.errors:
+        raise TrialError(f"{spec.name}: a trial failed: {first_error_line(grid.errors[0])}")
+    shutil.rmtree(os.path.join(storage, spec.name), ignore_errors=True)  # tens of thousands of trial dirs
+    return {"picks": recorder.picks, "per_trial": per_trial, "wall_s": wall, "trials": len(recorder.picks)}
+
+
+def budget_value(
+    table: BenchmarkTable, picks: Sequence[str | None], per_trial: int, budget: int
+) -> tuple[float, int, str]:
+    """Table accuracy of the pick after the trials that fit in ``budget`` evaluations, those evaluations, the arch."""
+    trials = min(budget // per_trial, len(picks))
+    pick = picks[trials - 1] if trials > 0 else None
+    if pick is None:
+        raise TrialError(f"no architecture chosen after {trials} trial(s) of {per_trial} evaluation(s)")
+    return table.accuracy(pick), trials * per_trial, pick
+
+
+# ------------------------------------------------------------------ statistics and outputs
+
+
+def describe(values: Sequence[float], optimum: float) -> dict[str, Any]:
+    """Mean, sample SD, n, median, regret (optimum - value, points) of best-found accuracies."""
+    n = len(values)
+    mean = statistics.fmean(values) if values else math.nan
+    return {
+        "mean": mean,
+        "std": statistics.stdev(values) if n > 1 else None,
+        "n": n,
+        "median": statistics.median(values) if values else None,
+        "min": min(values, default=None),
+        "max": max(values, default=None),
+        "regret_mean": optimum - mean,
+        "regret_std": statistics.stdev([optimum - v for v in values]) if n > 1 else None,
+        "hit_optimum": sum(v >= optimum for v in values),
+    }
+
+
+def finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def welch(ours: Sequence[float], reference: Sequence[float]) -> dict[str, float | None]:
+    """Welch's t-test: two-sided, and one-sided that ``ours`` is larger (None when undefined)."""
+    if len(ours) < 2 or len(reference) < 2:
+        return {"p_two_sided": None, "p_greater": None}
+    two = stats.ttest_ind(ours, reference, equal_var=False).pvalue
+    greater = stats.ttest_ind(ours, reference, equal_var=False, alternative="greater").pvalue
+    return {"p_two_sided": finite(float(two)), "p_greater": finite(float(greater))}
+
+
+def plot(path: str, curves: dict[tuple[str, float | None], list[tuple[list[int], list[float]]]],
+         levels: Sequence[float], searchers: Sequence[str], budgets: Sequence[int], optimum: float) -> None:
+    """Best so far vs evaluations, mean +- std over seeds, one panel per noise level."""
+    fig = Figure(figsize=(6.5 * min(len(levels), 3), 4.2 * math.ceil(len(levels) / 3)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(math.ceil(len(levels) / 3), min(len(levels), 3), squeeze=False)).ravel()
+    colours = {name: f"C{i}" for i, name in enumerate(searchers)}
+    for ax, level in zip(axes, levels, strict=False):
+        for name in searchers:
+            runs = curves.get((name, None if name in DISCRETE else level), [])
+            if not runs:
+                continue
+            x = runs[0][0]
+            y = np.array([r[1] for r in runs])
+            mean, std = y.mean(axis=0), y.std(axis=0, ddof=1) if len(y) > 1 else np.zeros(y.shape[1])
+            style = "--" if name in DISCRETE else "-"
+            ax.plot(x, mean, style, color=colours[name], label=f"{name} (n={len(y)})")
+            ax.fill_between(x, mean - std, mean + std, color=colours[name], alpha=0.12)
+        ax.axhline(optimum, color="k", lw=0.8, ls=":", label="table optimum")
+        for b in budgets:
+            ax.axvline(b, color="grey", lw=0.6, ls=":")
+        ax.set_title(f"noise {level:g} (our searchers; discrete ones exact)")
+        ax.set_xlabel("evaluated architectures (a hyper-trial of w cells counts w)")
+        ax.set_ylabel("table accuracy of the returned architecture (%)")
+        ax.set_ylim(max(optimum - 6, 0), optimum + 0.4)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(levels):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=8, loc="lower right")
+    save_figure(fig, path)
+
+
+# ------------------------------------------------------------------ command line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit code 2, with every default in ``--help``.
+
+    (``hiernas.cli.common`` has the same, but importing it loads torch: seconds this bench does not need.)
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def number_type(low: float, strict: bool, integer: bool = False) -> Any:
+    """argparse type: a number ``> low`` (``strict``) or ``>= low``."""
+
+    def parse(text: str) -> float:
+        value = int(text) if integer else float(text)
+        if not math.isfinite(value) or not (value > low if strict else value >= low):
+            raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {low:g}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = number_type(0, strict=True, integer=True)
+positive_float = number_type(0, strict=True)
+non_negative_float = number_type(0, strict=False)
+
+
+def agreement_level(text: str) -> float | None:
+    """argparse type: a rank agreement in (0, 1), or 'none'."""
+    if text.lower() == "none":
+        return None
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected an agreement in (0, 1) or 'none', got {text}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = OneLineParser(prog="nb201_search.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--table", required=True, help="benchmark CSV: 'arch' and an accuracy column (percent)")
+    parser.add_argument("--column", default=None, help="the accuracy column (default: the only one besides arch)")
+    parser.add_argument("--searchers", nargs="+", default=list(SEARCHER_NAMES), choices=SEARCHER_NAMES)
+    parser.add_argument("--seeds", type=positive_int, default=20, help="seeds 0..N-1 per searcher and level")
+    parser.add_argument("--budgets", type=positive_int, nargs="+", default=[100, 300],
+                        help="evaluated architectures (one run at the largest; the others read off it)")
+    parser.add_argument("--window", type=positive_int, default=6, help="cells per hyper-architecture trial")
+    parser.add_argument("--noise", type=non_negative_float, nargs="+", default=[0.0, 0.5, 1.0],
+                        help="std of the logit noise of our searchers' trials (logits = acc / temperature)")
+    parser.add_argument("--match-agreement", type=agreement_level, default=0.57,
+                        help="also run the noise level of this rank agreement ('none': do not)")
+    parser.add_argument("--temperature", type=positive_float, default=1.0, help="alpha = softmax(acc / T), acc in %%")
+    parser.add_argument("--arch-noise", type=non_negative_float, default=0.0,
+                        help="std (points) of the noise on the discrete searchers' accuracies")
+    parser.add_argument("--gamma", type=positive_float, default=0.3,
+                        help="FaDE's probe width (the project's 0.1 stalls on NAS-Bench-201: module docstring)")
+    parser.add_argument("--step", type=positive_float, default=3.0, help="FaDE's step size")
+    parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS, help="FaDE's estimator")
+    parser.add_argument("--population", type=positive_int, default=10, help="REA's population")
+    parser.add_argument("--sample", type=positive_int, default=3, help="REA's tournament sample")
+    parser.add_argument("--max-concurrent", type=positive_int, default=1,
+                        help="trials in flight for rea, optuna, tune-random (ours run one trial per batch)")
+    parser.add_argument("--cpus", type=positive_int, default=2, help="CPUs of the local Ray")
+    parser.add_argument("--out", default="results/nb201_search")
+    args = parser.parse_args(argv)
+    args.budgets = sorted(set(args.budgets))
+    if any(b < args.window for b in args.budgets) and set(args.searchers) & set(HYPER):
+        parser.error(f"every budget must allow one trial of --window {args.window} cells, got {args.budgets}")
+    if args.window < 2 and set(args.searchers) & {"fade", "evolution"}:
+        parser.error("fade and evolution need --window >= 2")
+    if args.gamma > 1:
+        parser.error(f"--gamma must be in (0, 1], got {args.gamma}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    table = load_table(args.table, args.column)  # bad input: one-line DataError before Ray starts
+    space = Nb201Space()
+    missing = next((cell.arch_str for cell in space.cells if not table.covers(cell)), None)
+    if missing is not None:
+        raise ValueError(f"the table covers {len(table)} of the {len(space)} NAS-Bench-201 cells (e.g. not "
+                         f"{missing}); the searchers need every cell")
+    optimum_arch, optimum = table.best()
+    os.makedirs(args.out, exist_ok=True)
+    sampler = agreement_sampler(table, args.window)
+    levels = sorted(set(args.noise))
+    matched = None
+    if args.match_agreement is not None and set(args.searchers) & set(HYPER):
+        matched = matched_noise(sampler, args.match_agreement, args.temperature)
+        levels = sorted(set(levels) | {matched})
+    noise_levels = [{"noise": level, "agreement": rank_agreement(sampler, level, args.temperature),
+                     "matched": level == matched} for level in levels]
+    print(f"table {args.table} column {table.column!r}: {len(table)} architectures, optimum {optimum:.4f} %")
+    print(f"rank agreement (mean Spearman of two noisy draws of a row of {args.window} random cells), "
+          f"temperature {args.temperature:g}:")
+    for entry in noise_levels:
+        note = f"  <- matches {args.match_agreement}" if entry["matched"] else ""
+        print(f"  noise {entry['noise']:6.2f}: agreement {entry['agreement']:.3f}{note}")
+    print(f"budgets {args.budgets} evaluated architectures; a hyper-architecture trial of {args.window} cells "
+          f"counts as {args.window} evaluations ({max(args.budgets) // args.window} trials at the largest budget)")
+
+    specs = [RunSpec(name, seed, level if name in HYPER else None)
+             for seed in range(args.seeds) for name in args.searchers
+             for level in (levels if name in HYPER else [None])]
+    init_ray(num_cpus=args.cpus, dashboard=False)
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)  # without loggers Tune warns of missing result files
+    optuna_logging.set_verbosity(optuna_logging.WARNING)  # one "study created" line per run otherwise
+    storage = os.path.join(os.path.abspath(args.out), "ray")
+    data = TableData.of(table)
+    rows: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []
+    curves: dict[tuple[str, float | None], list[tuple[list[int], list[float]]]] = {}
+    walls: dict[str, list[float]] = {}
+    trial_counts: dict[str, list[int]] = {}
+    started = time.perf_counter()
+    for done, spec in enumerate(specs, start=1):
+        out = run_one(args, space, data, spec, storage)
+        walls.setdefault(spec.searcher, []).append(out["wall_s"])
+        trial_counts.setdefault(spec.searcher, []).append(out["trials"])
+        values = []
+        for budget in args.budgets:
+            acc, evaluations, arch = budget_value(table, out["picks"], out["per_trial"], budget)
+            values.append(acc)
+            rows.append({"searcher": spec.searcher, "noise": "" if spec.noise is None else spec.noise,
+                         "seed": spec.seed, "budget": budget, "evaluations": evaluations, "best_acc": acc,
+                         "regret": optimum - acc, "arch": arch, "trials": out["trials"],
+                         "wall_s": round(out["wall_s"], 2), "trials_per_s": round(out["trials"] / out["wall_s"], 2)})
+        evaluations_axis = [(i + 1) * out["per_trial"] for i in range(len(out["picks"]))]
+        accuracies = [table.accuracy(p) if p is not None else math.nan for p in out["picks"]]
+        curves.setdefault((spec.searcher, spec.noise), []).append((evaluations_axis, accuracies))
+        points += [{"searcher": spec.searcher, "noise": "" if spec.noise is None else spec.noise, "seed": spec.seed,
+                    "evaluations": e, "best_acc": a} for e, a in zip(evaluations_axis, accuracies, strict=True)]
+        elapsed = time.perf_counter() - started
+        found = ", ".join(f"@{b} {v:.2f}" for b, v in zip(args.budgets, values, strict=True))
+        print(f"[{done}/{len(specs)}] {spec.name}: best {found} ({out['trials']} trials, {out['wall_s']:.1f} s, "
+              f"{out['trials'] / out['wall_s']:.1f} trials/s; elapsed {elapsed / 60:.1f} min, "
+              f"left ~{elapsed / done * (len(specs) - done) / 60:.1f} min)", flush=True)
+        if done % 25 == 0 or done == len(specs):
+            write_csv(os.path.join(args.out, "runs.csv"), rows)
+
+    summary: dict[str, Any] = {}
+    for name in args.searchers:
+        for budget in args.budgets:
+            for level in levels:
+                values = [r["best_acc"] for r in rows if r["searcher"] == name and r["budget"] == budget
+                          and (name in DISCRETE or r["noise"] == level)]
+                used = sorted({r["evaluations"] for r in rows if r["searcher"] == name and r["budget"] == budget})
+                entry = describe(values, optimum) | {"evaluations": used, "noise_independent": name in DISCRETE}
+                summary.setdefault(name, {}).setdefault(str(budget), {})[f"{level:g}"] = entry
+    comparison: dict[str, Any] = {}
+    ours = [name for name in HYPER if name in args.searchers]
+    if ours and "rea" in args.searchers:
+        for budget in args.budgets:
+            for level in levels:
+                key_b, key_n = str(budget), f"{level:g}"
+                best = max(ours, key=lambda n: summary[n][key_b][key_n]["mean"])
+                pick = [r["best_acc"] for r in rows if r["searcher"] == best and r["budget"] == budget
+                        and r["noise"] == level]
+                rea = [r["best_acc"] for r in rows if r["searcher"] == "rea" and r["budget"] == budget]
+                comparison.setdefault(key_b, {})[key_n] = {
+                    "ours": best, "ours_mean": statistics.fmean(pick), "rea_mean": statistics.fmean(rea),
+                    "difference": statistics.fmean(pick) - statistics.fmean(rea),
+                    "target_met": statistics.fmean(pick) >= statistics.fmean(rea), **welch(pick, rea)}
+    tune_cost = {name: {"runs": len(walls[name]), "trials_per_run": statistics.fmean(trial_counts[name]),
+                        "wall_s_per_run": statistics.fmean(walls[name]),
+                        "trials_per_s": sum(trial_counts[name]) / sum(walls[name])} for name in walls}
+    settings = {k: v for k, v in vars(args).items()}
+    write_json(os.path.join(args.out, "summary.json"), {
+        "settings": settings,
+        "table": {"column": table.column, "architectures": len(table), "optimum": optimum,
+                  "optimum_arch": optimum_arch},
+        "counting": (f"a hyper-architecture trial of {args.window} cells counts as {args.window} evaluations; "
+                     "found = table accuracy of the architecture the searcher returns (its best(1)), not the "
+                     "best cell it evaluated"),
+        "noise_levels": noise_levels,
+        "summary": summary,
+        "comparison": comparison,
+        "tune": tune_cost,
+        "wall_time_s": time.perf_counter() - started,
+    })
+    write_csv(os.path.join(args.out, "runs.csv"), rows)
+    write_csv(os.path.join(args.out, "trajectories.csv"), points)
+    plot(os.path.join(args.out, "trajectories.png"), curves, levels, args.searchers, args.budgets, optimum)
+    shutil.rmtree(storage, ignore_errors=True)
+    print_summary(args, summary, comparison, tune_cost, levels, optimum)
+    return 0
+
+
+def print_summary(args: argparse.Namespace, summary: dict[str, Any], comparison: dict[str, Any],
+                  tune_cost: dict[str, Any], levels: Sequence[float], optimum: float) -> None:
+    print(f"\nbest found table accuracy (%), mean +- std over {args.seeds} seeds, regret to the optimum "
+          f"{optimum:.2f}; discrete searchers (exact accuracies) are the same at every level")
+    for budget in args.budgets:
+        for level in levels:
+            key_b, key_n = str(budget), f"{level:g}"
+            print(f"budget {budget}, noise {level:g}:")
+            for name in args.searchers:
+                if name in DISCRETE and level != levels[0]:
+                    continue
+                s = summary[name][key_b][key_n]
+                std = "n/a" if s["std"] is None else f"{s['std']:.2f}"
+                print(f"  {name:12s} {s['mean']:.2f} +- {std}  regret {s['regret_mean']:.2f}  n {s['n']}  "
+                      f"optimum hit {s['hit_optimum']}/{s['n']}")
+            c = comparison.get(key_b, {}).get(key_n)
+            if c is not None:
+                p2 = "n/a" if c["p_two_sided"] is None else f"{c['p_two_sided']:.3g}"
+                p1 = "n/a" if c["p_greater"] is None else f"{c['p_greater']:.3g}"
+                print(f"  ours best ({c['ours']}) - rea: {c['difference']:+.2f} points, Welch p {p2} (two-sided), "
+                      f"{p1} (ours > rea); target ours >= rea: {'met' if c['target_met'] else 'not met'}")
+    print("Tune cost: " + ", ".join(f"{n} {c['trials_per_s']:.1f} trials/s ({c['wall_s_per_run']:.1f} s per run "
+                                    f"of {c['trials_per_run']:.0f})" for n, c in tune_cost.items()))
+    print(f"wrote {args.out}/summary.json, runs.csv, trajectories.csv, trajectories.png")
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    """``main`` with bad input (a table that cannot be read or lacks cells) as one line and exit code 2,
+    failed trials as one line and exit code 1."""
+    try:
+        code = main(argv)
+    except TrialError as error:
+        print(f"error: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (ValueError, OSError) as error:  # DataError is a ValueError
+        print(f"error: {(str(error).strip() or type(error).__name__).splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
