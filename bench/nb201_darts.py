@@ -6,7 +6,8 @@
 Every method of ``hiernas.darts.config.METHODS`` (DARTS first and second order, PC-DARTS, GDAS, DARTS-PD)
 runs as real Ray Tune trials (``darts_trainable``, one per seed) in the NAS-Bench-201 space, with its
 paper's defaults scaled down only by the flags below (cells per stage, channels, epochs, warm-up, steps
-per epoch), on CIFAR-10 (``--dataset cifar10 --data-dir``; any data set of ``hiernas.datasets`` works).
+per epoch, DARTS-PD's fair-training epochs), on CIFAR-10 (``--dataset cifar10 --data-dir``; any data set
+of ``hiernas.datasets`` works).
 The derived cell of each seed is looked up in the benchmark table: that accuracy is the benchmark's own
 200-epoch training of the full network, not ours. Printed and written next to the published numbers
 (NAS-Bench-201 paper and the methods' own reports, CIFAR-10 test accuracy of the derived cell): the
@@ -60,6 +61,8 @@ def build_parser() -> OneLineParser:
     p.add_argument("--warmup-epochs", type=non_negative_int, default=1,
                    help="epochs with alpha frozen, at most the method's default (PC-DARTS: 15)")
     p.add_argument("--steps-per-epoch", type=non_negative_int, default=0, help="> 0: cap on steps per epoch")
+    p.add_argument("--fair-epochs", type=positive_int, default=3,
+                   help="DARTS-PD: epochs of path-wise strict-fair training (paper: 600)")
     p.add_argument("--cpus", type=positive_int, default=2, help="CPUs for Ray (one per trial)")
     p.add_argument("--out", default="results/bench_nb201_darts", help="directory for the result files")
     return p
@@ -71,6 +74,7 @@ def method_config(method: str, args: argparse.Namespace, data: DataConfig) -> Da
     return DartsConfig.for_method(
         method, space="nb201", nb201_cells=args.cells, channels=args.channels, epochs=args.epochs,
         warmup_epochs=min(args.warmup_epochs, defaults.warmup_epochs), max_steps_per_epoch=args.steps_per_epoch or None,
+        fair_epochs=min(args.fair_epochs, defaults.fair_epochs),
         data=data.to_dict() | {"batch_size": min(data.batch_size, defaults.data.batch_size)},
     )
 
