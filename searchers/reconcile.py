@@ -9,7 +9,8 @@ not have (or had as finished, so Tune never ran it again) and handed out nothing
 
 ``reconcile`` settles every slot of the current batch against the table, before Tune asks for trials:
 
-- a live slot whose trial the table holds as finished takes that trial's final result (or its failure);
+- a live slot whose trial the table holds as finished takes that trial's final result (or its failure; one
+  terminated without a final result is handed out again);
 - a live slot whose trial the table lacks is handed out again (its trial never ran, as far as Tune knows);
 - a pending slot adopts a trial of the table that the searcher never issued but whose config is the
   slot's (the table is newer than the searcher), so that trial is not trained twice.
@@ -66,7 +67,9 @@ def reconcile(searcher: BatchSearcher, table: Sequence[KnownTrial]) -> dict[str,
 def _settle_one(searcher: BatchSearcher, by_id: Mapping[str, KnownTrial], done: dict[str, int]) -> bool:
     """Settle one slot; True if something changed (the batch may have moved on)."""
     known = searcher._trials
-    unknown = [t for t in by_id.values() if t.trial_id not in known and t.status != "ERROR"]
+    # trials the searcher never issued that can fill a slot: unfinished ones, or finished with a final result
+    unknown = [t for t in by_id.values() if t.trial_id not in known and
+               (t.status in UNFINISHED or (t.status == "TERMINATED" and (t.result or {}).get(searcher.FINAL_KEY)))]
     if searcher._proposal is None:
         if not unknown:
             return False
@@ -80,7 +83,7 @@ def _settle_one(searcher: BatchSearcher, by_id: Mapping[str, KnownTrial], done: 
                 done["reissued"] += 1
                 return True
             if trial.status in FINISHED:
-                _complete(searcher, trial, done)
+                _complete(searcher, trial, slot, done)
                 return True
         elif slot.status == PENDING:
             match = next((t for t in unknown if _matches(slot, t)), None)
@@ -93,15 +96,18 @@ def _settle_one(searcher: BatchSearcher, by_id: Mapping[str, KnownTrial], done: 
     return False
 
 
-def _complete(searcher: BatchSearcher, trial: KnownTrial, done: dict[str, int]) -> None:
-    """Give the searcher what Tune gave it for a finished trial: its final result, or its failure."""
+def _complete(searcher: BatchSearcher, trial: KnownTrial, slot: Slot, done: dict[str, int]) -> None:
+    """Give the searcher what Tune gave it for a finished trial: its final result, or its failure. A trial the
+    table holds as terminated without its final result is handed out again (same config and seed): its
+    outcome is unknown, and a recorded failure would differ from an uninterrupted run."""
     result = dict(trial.result or {})
     if trial.status == "TERMINATED" and result.get(searcher.FINAL_KEY):
         searcher.on_trial_result(trial.trial_id, result)
         done["completed"] += 1
-    elif trial.status == "TERMINATED" and result:
-        searcher.on_trial_complete(trial.trial_id, result=result)
-        done["completed"] += 1
+    elif trial.status == "TERMINATED":
+        searcher._trials.pop(slot.trial_ids.pop(), None)
+        slot.status = PENDING
+        done["reissued"] += 1
     else:
         searcher.on_trial_complete(trial.trial_id, error=True)
         done["failed"] += 1

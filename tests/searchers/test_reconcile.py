@@ -69,3 +69,11 @@ def test_an_errored_trial_fails_its_slot_and_a_fresh_run_is_left_alone() -> None
     a = fade.suggest("a")
     assert fade.reconcile([KnownTrial("a", "ERROR", None, a)])["failed"] == 1
     assert fade.history[0]["status"] == "failed"
+
+
+def test_a_trial_terminated_without_its_final_result_is_handed_out_again() -> None:
+    fade = searcher()
+    a = fade.suggest("a")
+    done = fade.reconcile([KnownTrial("a", "TERMINATED", {"epoch": 1, "final": False}, a)])
+    assert done["reissued"] == 1 and not fade.history
+    assert fade.suggest("a2") == a
