@@ -19,14 +19,14 @@ from hiernas.errors import DataError
 from spaces.nb201 import Nb201Cell, parse_arch
 
 __all__ = ["ARCH_COLUMN", "BENCHMARK_NOTE", "NATS_DATASETS", "NATS_HPS", "BenchmarkTable", "benchmark_entry",
-           "load_nats_bench", "load_table"]
+           "canonical_arch", "load_nats_bench", "load_table"]
 
 ARCH_COLUMN = "arch"
 NATS_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 NATS_HPS = ("12", "200")  # training epochs of the topology benchmark's two schedules
 
 
-def _key(cell: Nb201Cell | str) -> str:
+def canonical_arch(cell: Nb201Cell | str) -> str:
     """The canonical architecture string of ``cell``; a malformed string is a ``DataError``."""
     if isinstance(cell, Nb201Cell):
         return cell.arch_str
@@ -46,7 +46,7 @@ class BenchmarkTable:
     def __post_init__(self) -> None:
         table: dict[str, float] = {}
         for arch, value in self.accuracies.items():
-            key = _key(arch)
+            key = canonical_arch(arch)
             if key in table:
                 raise DataError(f"benchmark table {self.column!r}: architecture {key!r} appears twice")
             table[key] = float(value)
@@ -57,11 +57,11 @@ class BenchmarkTable:
 
     def covers(self, cell: Nb201Cell | str) -> bool:
         """Whether the table holds ``cell`` (a malformed architecture string is a ``DataError``)."""
-        return _key(cell) in self.accuracies
+        return canonical_arch(cell) in self.accuracies
 
     def accuracy(self, cell: Nb201Cell | str) -> float:
         """The accuracy of ``cell``; ``DataError`` when the table lacks it."""
-        key = _key(cell)
+        key = canonical_arch(cell)
         if key not in self.accuracies:
             raise DataError(
                 f"benchmark table {self.column!r} ({len(self)} architectures) has no entry for {key!r}"
@@ -177,6 +177,6 @@ BENCHMARK_NOTE = ("looked up, not trained here: the benchmark's own test accurac
 def benchmark_entry(table: BenchmarkTable, cells: list[Nb201Cell | str]) -> dict[str, object]:
     """A result file's ``benchmark`` entry for a path (one cell per row): each cell's table accuracy, labelled
     (None for a cell the table does not cover)."""
-    archs = [_key(cell) for cell in cells]
+    archs = [canonical_arch(cell) for cell in cells]
     accuracy = [table.accuracies.get(arch) for arch in archs]
     return {"column": table.column, "note": BENCHMARK_NOTE, "archs": archs, "accuracy": accuracy}

@@ -117,24 +117,14 @@ class TableData:
         """The accuracy (percent) of ``cell`` (an architecture string or cell); ``DataError`` if absent."""
         if isinstance(cell, str) and cell in self.accuracies:
             return self.accuracies[cell]
-        key = _canonical(cell)
+        from hiernas.benchmark_table import canonical_arch  # imported here: it imports the space (networkx)
+
+        key = canonical_arch(cell)
         if key not in self.accuracies:
             raise DataError(
                 f"benchmark table {self.column!r} ({len(self.accuracies)} architectures) has no entry for {key!r}"
             )
         return self.accuracies[key]
-
-
-def _canonical(cell: Any) -> str:
-    """The canonical architecture string of a cell or string; ``DataError`` for a malformed one."""
-    from spaces.nb201 import Nb201Cell, parse_arch
-
-    if isinstance(cell, Nb201Cell):
-        return cell.arch_str
-    try:
-        return parse_arch(cell).arch_str
-    except ValueError as error:
-        raise DataError(str(error)) from None
 
 
 @dataclass(frozen=True)
