@@ -13,9 +13,15 @@ from hiernas.device import check_amp
 from hiernas.mixed import ChoiceMode
 from spaces.darts import Genotype, genotype_from_json
 
-METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd")
+METHODS = ("darts", "darts2", "pcdarts", "gdas", "darts-pd", "proxyless", "parsec", "pdarts", "mergenas", "dropnas")
 BASE_METHODS = ("darts", "darts2", "pcdarts", "gdas")
-SPACES = ("darts", "nb201")  # DARTS cells (hiernas.darts.search_network) | NAS-Bench-201 cells (hiernas.nb201)
+SPACES = ("darts", "nb201")
+_MODES = {
+    "gdas": ChoiceMode.GUMBEL_HARD,
+    "proxyless": ChoiceMode.BINARY,
+    "dropnas": ChoiceMode.DROPOUT,
+    "parsec": ChoiceMode.SAMPLE,
+}  # DARTS cells (hiernas.darts.search_network) | NAS-Bench-201 cells (hiernas.nb201)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class DartsConfig(ConfigBase):
     and ``eval_layers`` are the DARTS space's and unused there (DARTS-PD counts sizes on the searched network).
     """
 
-    method: str = "darts"  # darts | darts2 | pcdarts | gdas | darts-pd
+    method: str = "darts"  # one of METHODS
     base_method: str = "pcdarts"  # DARTS-PD stage 1 (the DARTS-PD paper builds on PC-DARTS)
     space: str = "darts"  # darts | nb201 (NAS-Bench-201 cells)
     seed: int = 0
@@ -64,6 +70,20 @@ class DartsConfig(ConfigBase):
     num_architectures: int = 5  # architectures of different sizes returned by the evolution
     eval_channels: int = 36  # evaluation network the sizes are counted on (DARTS CIFAR: 36 x 20 cells)
     eval_layers: int = 20
+    # DropNAS: r, the probability that a whole group (parametric / parameter-free operations) is dropped;
+    # each operation of a group G is dropped with r ** (1 / |G|)
+    drop_rate: float = 3e-5
+    # PARSEC: child architectures sampled from the prior per architecture step (the Monte Carlo estimate)
+    parsec_samples: int = 8
+    # P-DARTS: per stage the cells (DARTS: layers; NAS-Bench-201: cells per stage N) and the operations per
+    # edge; None: the space's default (DARTS 5, 11, 17 cells and 8, 5, 3 ops; NAS-Bench-201 1, 3, 5 and
+    # 5, 4, 3). ``epochs`` and ``warmup_epochs`` count per stage. Skip-connection dropout starts each stage at
+    # its rate and decays by exp(-0.2) per epoch after the warm-up; at most ``pdarts_max_skips`` skip
+    # connections in the final (normal) cell.
+    pdarts_cells: tuple[int, ...] | None = None
+    pdarts_ops: tuple[int, ...] | None = None
+    pdarts_skip_drop: tuple[float, ...] = (0.0, 0.4, 0.7)
+    pdarts_max_skips: int = 2
     # budget scaling (None = whole splits)
     max_steps_per_epoch: int | None = None
     max_eval_batches: int | None = None
@@ -99,7 +119,27 @@ class DartsConfig(ConfigBase):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.es_population < 1 or self.num_architectures < 1:
             raise ValueError("es_population and num_architectures must be >= 1")
+        if not 0.0 <= self.drop_rate < 1.0:
+            raise ValueError(f"drop_rate must be in [0, 1), got {self.drop_rate}")
+        if self.parsec_samples < 1 or self.pdarts_max_skips < 0:
+            raise ValueError("parsec_samples must be >= 1 and pdarts_max_skips >= 0")
+        self._check_pdarts()
 
+    def _check_pdarts(self) -> None:
+        """P-DARTS' stage lists: as many cells as ops and dropout rates, ops non-increasing and available."""
+        cells, ops, drops = self.stage_cells, self.stage_ops, self.pdarts_skip_drop
+        if not (len(cells) == len(ops) == len(drops)) or not cells:
+            raise ValueError(
+                f"pdarts_cells, pdarts_ops and pdarts_skip_drop need one entry per stage, got {cells}, {ops}, {drops}"
+            )
+        available = 5 if self.space == "nb201" else 8
+        ops_valid = all(1 <= o <= available for o in ops) and list(ops) == sorted(ops, reverse=True)
+        if any(c < 1 for c in cells) or not ops_valid:
+            raise ValueError(
+                f"pdarts_cells must be >= 1 and pdarts_ops non-increasing in [1, {available}], got {cells}, {ops}"
+            )
+        if any(not 0.0 <= d < 1.0 for d in drops):
+            raise ValueError(f"pdarts_skip_drop rates must be in [0, 1), got {drops}")
     @property
     def search_method(self) -> str:
         """The differentiable method of the search stage (DARTS-PD: its ``base_method``)."""
@@ -116,7 +156,34 @@ class DartsConfig(ConfigBase):
 
     @property
     def mode(self) -> ChoiceMode:
-        return ChoiceMode.GUMBEL_HARD if self.search_method == "gdas" else ChoiceMode.SOFTMAX
+        """How the edges mix in the weight step (ProxylessNAS' architect switches to ``binary_pair``)."""
+        return _MODES.get(self.search_method, ChoiceMode.SOFTMAX)
+
+    @property
+    def merge(self) -> bool:
+        return self.search_method == "mergenas"
+
+    @property
+    def stage_cells(self) -> tuple[int, ...]:
+        """P-DARTS: the cells of every stage (DARTS: layers; NAS-Bench-201: cells per stage)."""
+        return self.pdarts_cells or ((1, 3, 5) if self.space == "nb201" else (5, 11, 17))
+
+    @property
+    def stage_ops(self) -> tuple[int, ...]:
+        """P-DARTS: the operations per edge in every stage."""
+        return self.pdarts_ops or ((5, 4, 3) if self.space == "nb201" else (8, 5, 3))
+
+    def drop_prob(self, primitives: tuple[str, ...]) -> dict[str, float] | None:
+        """DropNAS: each operation's drop probability, ``drop_rate ** (1 / |G|)`` for its group G; None
+        for the other methods. Groups: operations with weights (convolutions) and those without."""
+        if self.search_method != "dropnas":
+            return None
+        parametric = [p for p in primitives if "conv" in p]
+        free = [p for p in primitives if "conv" not in p]
+        return {
+            **{p: self.drop_rate ** (1.0 / len(parametric)) for p in parametric},
+            **{p: self.drop_rate ** (1.0 / len(free)) for p in free},
+        }
 
     @property
     def partial_channels(self) -> int:
@@ -159,6 +226,18 @@ def method_defaults(method: str, base_method: str = "pcdarts") -> dict[str, Any]
     if method == "gdas":
         # GDAS: 240 epochs, tau 10 -> 0.1; optimisers as DARTS
         return {"data": {"batch_size": 64}, "epochs": 240, "tau_max": 10.0, "tau_min": 0.1}
+    if method == "proxyless":
+        # ProxylessNAS' released search settings: architecture Adam lr 6e-3, betas (0, 0.999), no weight decay,
+        # 40 warm-up epochs of weights only out of 120
+        return {"data": {"batch_size": 64}, "epochs": 120, "warmup_epochs": 40, "arch_lr": 6e-3,
+                "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0}
+    if method == "pdarts":
+        # P-DARTS: 3 stages of 25 epochs (10 with alpha frozen), batch 96, weights lr 0.025 -> 0, arch lr 6e-4
+        return {"data": {"batch_size": 96}, "epochs": 25, "warmup_epochs": 10, "weight_lr_min": 0.0,
+                "arch_lr": 6e-4, "pdarts_skip_drop": (0.0, 0.4, 0.7), "pdarts_max_skips": 2}
+    if method in ("parsec", "mergenas", "dropnas"):
+        # DARTS' CIFAR-10 settings (PARSEC: 8 prior samples per step; DropNAS: r = 3e-5)
+        return {"data": {"batch_size": 64}}
     stage1 = method_defaults(base_method)
     return {**stage1, "base_method": base_method, "prune_k": 2, "fair_epochs": 600, "fair_lr": 0.0025}
 

@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hiernas.architects import ParsecArchitect, ProxylessArchitect
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import TORCH_RNG, Part, Parts, Report, State, load_parts, resume_from, snapshot
 from hiernas.darts.architectures import A, Architectures, darts_architectures, nb201_architectures
@@ -47,6 +48,8 @@ from hiernas.nb201.search_network import Nb201SearchNetwork
 from hiernas.paths import Path
 from hiernas.scoring import evaluate_model
 from hiernas.splits import Splits, capped, darts_split, epoch_seed, infinite_batches, make_loader, training_batches
+from spaces.darts import PRIMITIVES
+from spaces.nb201 import OPS as NB201_OPS
 
 logger = logging.getLogger(__name__)
 CellSearchNetwork = SearchNetwork | Nb201SearchNetwork  # the supernet of DartsConfig.space
@@ -63,35 +66,38 @@ def temperature_at(epoch: int, cfg: DartsConfig) -> float:
     return cfg.tau_max - (cfg.tau_max - cfg.tau_min) * epoch / (cfg.epochs - 1)
 
 
-def build_search_network(cfg: DartsConfig, in_channels: int, num_classes: int) -> CellSearchNetwork:
-    """The supernet of ``cfg``'s space and search method, alpha initialised from ``cfg.seed``."""
+def build_search_network(
+    cfg: DartsConfig,
+    in_channels: int,
+    num_classes: int,
+    layers: int | None = None,
+    edge_ops: Sequence[Sequence[str]] | None = None,
+) -> CellSearchNetwork:
+    """The supernet of ``cfg``'s space and search method, alpha initialised from ``cfg.seed``.
+
+    ``layers`` (DARTS: cells; NAS-Bench-201: cells per stage) and ``edge_ops`` (per edge its operations, the
+    same for both DARTS cell types) override the config's network for P-DARTS' stages.
+    """
     generator = torch.Generator().manual_seed(cfg.seed)
+    primitives = NB201_OPS if cfg.space == "nb201" else PRIMITIVES
+    common: dict[str, Any] = {
+        "mode": cfg.mode,
+        "channel_fraction": cfg.partial_channels,
+        "edge_norm": cfg.edge_norm,
+        "temperature": cfg.tau_max,
+        "init_scale": cfg.arch_init_scale,
+        "generator": generator,
+        "drop_prob": cfg.drop_prob(primitives),
+        "merge": cfg.merge,
+        "skip_dropout": cfg.search_method == "pdarts",
+    }
     if cfg.space == "nb201":
-        return Nb201SearchNetwork(
-            in_channels,
-            num_classes,
-            cfg.channels,
-            cfg.nb201_cells,
-            mode=cfg.mode,
-            channel_fraction=cfg.partial_channels,
-            edge_norm=cfg.edge_norm,
-            temperature=cfg.tau_max,
-            init_scale=cfg.arch_init_scale,
-            generator=generator,
-        )
+        cells = cfg.nb201_cells if layers is None else layers
+        return Nb201SearchNetwork(in_channels, num_classes, cfg.channels, cells, edge_ops=edge_ops, **common)
+    per_type = None if edge_ops is None else {"normal": edge_ops, "reduce": edge_ops}
     return SearchNetwork(
-        in_channels,
-        num_classes,
-        cfg.channels,
-        cfg.layers,
-        cfg.steps,
-        cfg.stem_multiplier,
-        mode=cfg.mode,
-        channel_fraction=cfg.partial_channels,
-        edge_norm=cfg.edge_norm,
-        temperature=cfg.tau_max,
-        init_scale=cfg.arch_init_scale,
-        generator=generator,
+        in_channels, num_classes, cfg.channels, cfg.layers if layers is None else layers, cfg.steps,
+        cfg.stem_multiplier, edge_primitives=per_type, **common,
     )
 
 
@@ -226,22 +232,31 @@ def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Ru
         betas=(cfg.arch_betas[0], cfg.arch_betas[1]),
         weight_decay=cfg.arch_weight_decay,
     )
+    return _Run(
+        cfg, splits, model, weight_opt, arch_opt, make_architect(cfg, model, weight_opt, arch_opt, device), device, []
+    )
+
+
+def make_architect(
+    cfg: DartsConfig,
+    model: CellSearchNetwork,
+    weight_opt: torch.optim.Optimizer,
+    arch_opt: torch.optim.Optimizer,
+    device: torch.device,
+) -> Architect:
+    """The architect of ``cfg``'s method: ProxylessNAS' and PARSEC's own steps, DARTS' for the others."""
+    precision = Precision(cfg.amp, device)
+    if cfg.search_method == "parsec":
+        return ParsecArchitect(model, weight_opt, arch_opt, cfg.parsec_samples, precision)
     settings = BilevelSettings(
         order=cfg.order,
         unroll_weight_decay=cfg.weight_decay,
         hvp_epsilon=cfg.hvp_epsilon,
         grad_clip_norm=cfg.grad_clip or None,
     )
-    return _Run(
-        cfg,
-        splits,
-        model,
-        weight_opt,
-        arch_opt,
-        Architect(model, weight_opt, arch_opt, settings, Precision(cfg.amp, torch.device(device))),
-        torch.device(device),
-        [],
-    )
+    if cfg.search_method == "proxyless":
+        return ProxylessArchitect(model, weight_opt, arch_opt, settings, precision)
+    return Architect(model, weight_opt, arch_opt, settings, precision)
 
 
 def run_darts_search(

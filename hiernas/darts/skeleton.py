@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-ARCH_PREFIXES = ("alpha_", "beta_")
+from hiernas.supernet import ARCH_PREFIXES
+
 # make_cell(prev_prev_channels, prev_channels, channels, reduction, reduction_prev) -> (cell, output nodes)
 CellFactory = Callable[[int, int, int, bool, bool], tuple[nn.Module, int]]
 

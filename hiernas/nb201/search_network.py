@@ -4,40 +4,63 @@ operations, mixed by one architecture weight tensor ``alpha_cell`` of shape ``(6
 It offers ``hiernas.darts.search`` what ``hiernas.darts.search_network.SearchNetwork`` does, so every method
 runs on it: ``mode`` (softmax = DARTS first and second order; gumbel_hard = GDAS, one operation computed
 per edge), ``channel_fraction`` (PC-DARTS K, channel shuffle after each edge) and ``edge_norm`` (PC-DARTS
-edge normalisation ``beta_cell``: a softmax over each node's incoming edges); ``forward_genotype`` runs one
-discrete cell on the shared weights (DARTS-PD's path-wise training) and ``genotype`` derives the cell.
+edge normalisation ``beta_cell``: a softmax over each node's incoming edges), the sampling modes of
+ProxylessNAS, DropNAS and PARSEC, ``merge`` (MergeNAS) and ``edge_ops``/``skip_dropout`` (P-DARTS);
+``forward_genotype`` runs one discrete cell on the shared weights (DARTS-PD's path-wise training) and
+``genotype`` derives the cell.
 Search operations have no BatchNorm affine parameters (as in DARTS and the NAS-Bench-201 searches); the
 stem, the reductions and the head keep theirs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hiernas.darts.skeleton import ARCH_PREFIXES
-from hiernas.mixed import ChoiceMode, MixedChoice, edge_normalisation, mixing_weights
+from hiernas.merged import NB201_CONVS
+from hiernas.mixed import ChoiceMode, MixedChoice, edge_normalisation
 from hiernas.nb201.derive import derive_cell
 from hiernas.nb201.ops import make_nb201_op
 from hiernas.nb201.skeleton import NODE_EDGES, Nb201Skeleton, cell_sum
+from hiernas.supernet import ChoiceMixin, drop_probabilities, make_edge
 from spaces.nb201 import EDGES, OPS, Nb201Cell
 
 
 class SearchCell(nn.Module):
-    """A cell whose six edges each mix the five operations (on ``1/channel_fraction`` of the channels)."""
+    """A cell whose six edges each mix their operations (on ``1/channel_fraction`` of the channels).
 
-    def __init__(self, channels: int, channel_fraction: int = 1) -> None:
+    ``edge_ops[e]``: edge ``e``'s operations (P-DARTS prunes them; default all five); ``merge``: MergeNAS'
+    merged convolutions; ``skip_dropout``: P-DARTS' dropout after skip connections.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        channel_fraction: int = 1,
+        edge_ops: Sequence[Sequence[str]] | None = None,
+        merge: bool = False,
+        skip_dropout: bool = False,
+    ) -> None:
         super().__init__()
         if channels % channel_fraction:
             raise ValueError(f"channels ({channels}) must be divisible by channel_fraction ({channel_fraction})")
         active = channels // channel_fraction
         self.edges = nn.ModuleList(
-            MixedChoice([make_nb201_op(op, active, affine=False) for op in OPS], channel_fraction=channel_fraction)
-            for _ in EDGES
+            make_edge(
+                ops,
+                lambda name: make_nb201_op(name, active, affine=False),
+                active,
+                1,
+                merge_convs=NB201_CONVS if merge else None,
+                separable=False,
+                channel_fraction=channel_fraction,
+                skip_dropout=skip_dropout,
+            )
+            for ops in (edge_ops or [OPS] * len(EDGES))
         )
 
     def forward(
@@ -65,16 +88,18 @@ class SearchCell(nn.Module):
         return cell_sum(x, edge)
 
 
-class Nb201SearchNetwork(Nb201Skeleton):
+class Nb201SearchNetwork(ChoiceMixin, Nb201Skeleton):
     """The NAS-Bench-201 supernet; satisfies ``hiernas.bilevel.SearchModel``.
 
     Args:
         in_channels, num_classes: of the data (any image size works).
         channels: C of the first stage (the benchmark: 16). cells_per_stage: N (the benchmark: 5).
-        mode: ``softmax`` (DARTS, PC-DARTS) or ``gumbel_hard`` (GDAS; ``temperature`` set per epoch).
+        mode: a ``ChoiceMode`` (softmax: DARTS, PC-DARTS; gumbel_hard: GDAS, ``temperature`` set per epoch).
         channel_fraction: PC-DARTS K (1 = all channels). edge_norm: PC-DARTS edge normalisation beta.
         init_scale: architecture weights start at ``init_scale * N(0, 1)`` (DARTS: 1e-3).
         generator: source of the initial architecture weights (the module weights use torch's default).
+        edge_ops: per edge its operations (P-DARTS; all edges equally many), default all five.
+        drop_prob: DropNAS' drop probability per operation name. merge: MergeNAS. skip_dropout: P-DARTS.
     """
 
     def __init__(
@@ -89,27 +114,34 @@ class Nb201SearchNetwork(Nb201Skeleton):
         temperature: float = 1.0,
         init_scale: float = 1e-3,
         generator: torch.Generator | None = None,
+        edge_ops: Sequence[Sequence[str]] | None = None,
+        drop_prob: Mapping[str, float] | None = None,
+        merge: bool = False,
+        skip_dropout: bool = False,
     ) -> None:
+        self.edge_ops = tuple(tuple(ops) for ops in (edge_ops or [OPS] * len(EDGES)))
+        widths = {len(ops) for ops in self.edge_ops}
+        if len(self.edge_ops) != len(EDGES) or len(widths) != 1:
+            raise ValueError(f"edge_ops needs {len(EDGES)} edges with equally many operations each")
+        if drop_prob is not None and edge_ops is not None:
+            raise ValueError("DropNAS' drop probabilities need every edge to have all five operations")
         super().__init__(
-            in_channels, num_classes, channels, cells_per_stage, lambda c: SearchCell(c, channel_fraction)
+            in_channels,
+            num_classes,
+            channels,
+            cells_per_stage,
+            lambda c: SearchCell(c, channel_fraction, self.edge_ops, merge, skip_dropout),
         )
         self.mode = ChoiceMode(mode)
         self.temperature = temperature
         self.primitives = OPS
         self.channel_fraction = channel_fraction
-        self.alpha_cell = nn.Parameter(init_scale * torch.randn(len(EDGES), len(OPS), generator=generator))  # (6, 5)
+        self.drop_prob = drop_probabilities(OPS, drop_prob)
+        width = widths.pop()
+        self.alpha_cell = nn.Parameter(init_scale * torch.randn(len(EDGES), width, generator=generator))  # (6, k)
         self.edge_norm = edge_norm
         if edge_norm:
             self.beta_cell = nn.Parameter(init_scale * torch.randn(len(EDGES), generator=generator))  # (6,)
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha_cell, self.beta_cell] if self.edge_norm else [self.alpha_cell]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if not name.startswith(ARCH_PREFIXES)]
-
-    def arch_penalty(self, step: int, total_steps: int) -> Tensor | float:
-        return 0.0
 
     def edge_weights(self) -> Tensor | None:
         """PC-DARTS: softmax of beta over each node's incoming edges, in ``EDGES`` order (6,); None when off."""
@@ -119,20 +151,28 @@ class Nb201SearchNetwork(Nb201Skeleton):
         return torch.cat([edge_normalisation(self.beta_cell[list(edges)]) for edges in NODE_EDGES])
 
     def forward(self, x: Tensor) -> Tensor:
-        mix = mixing_weights(self.alpha_cell, self.mode, self.temperature)  # one sample for all cells (GDAS)
+        mix = self.mix("alpha_cell", self.alpha_cell)  # one sample for all cells (GDAS)
         edge_weights = self.edge_weights()
         return self.run(x, lambda cell, h: cell(h, mix.weights, mix.index, edge_weights))
 
     def forward_genotype(self, x: Tensor, genotype: Nb201Cell) -> Tensor:
         """Logits of the discrete cell ``genotype`` on the shared weights (DARTS-PD paths); alpha unused."""
-        choices = [OPS.index(op) for op in genotype.ops]
+        for e, (op, ops) in enumerate(zip(genotype.ops, self.edge_ops, strict=True)):
+            if op not in ops:
+                raise ValueError(f"operation {op!r} is not among edge {e}'s operations {list(ops)}")
+        choices = [ops.index(op) for op, ops in zip(genotype.ops, self.edge_ops, strict=True)]
         return self.run(x, lambda cell, h: cast(SearchCell, cell).forward_discrete(h, choices))
 
     def arch_weights(self) -> Tensor:
-        """Softmaxed alpha (6, 5), with PC-DARTS edge weights multiplied in when on (detached)."""
+        """Softmaxed alpha (6, 5), with PC-DARTS edge weights multiplied in when on (detached); an edge's
+        pruned operations (P-DARTS) get 0."""
         weights = F.softmax(self.alpha_cell.detach(), dim=-1)
         edge = self.edge_weights()
-        return weights if edge is None else weights * edge.detach().unsqueeze(-1)
+        weights = weights if edge is None else weights * edge.detach().unsqueeze(-1)
+        full = weights.new_zeros(len(EDGES), len(OPS))
+        for e, ops in enumerate(self.edge_ops):
+            full[e, [OPS.index(op) for op in ops]] = weights[e]
+        return full
 
     def genotype(self) -> Nb201Cell:
         """The derived cell: the strongest of the five operations on every edge, ``none`` included."""
