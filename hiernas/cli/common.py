@@ -144,6 +144,8 @@ def start_ray(args: argparse.Namespace, storage: str | None = None) -> None:
     from hiernas.tune.runtime import check_resources, init_ray
     from hiernas.tune.storage import check_storage, resolve_storage
 
+    if not args.address:  # a local Ray gets this machine's GPUs: refuse before spending seconds starting it
+        _check_local_gpus(args.gpus_per_trial)
     url = init_ray(args.address or None, dashboard=args.dashboard)
     if url:
         print(f"Ray dashboard: {url}", file=sys.stderr)
@@ -161,12 +163,37 @@ def start_ray(args: argparse.Namespace, storage: str | None = None) -> None:
         raise StorageError(f"{given}: {error}") from None
 
 
+def _check_local_gpus(gpus_per_trial: float) -> None:
+    """Refuse ``--gpus-per-trial`` above the GPUs torch sees here (what a new local Ray would get)."""
+    from hiernas.errors import ResourceError
+
+    if gpus_per_trial > 0:
+        import torch
+
+        available = torch.cuda.device_count()
+        if gpus_per_trial > available:
+            raise ResourceError(
+                f"--gpus-per-trial {gpus_per_trial:g}: a trial asks for {gpus_per_trial:g} GPUs but this machine "
+                f"has {available}"
+            )
+
+
 def non_negative_float(text: str) -> float:
     """argparse type: a float >= 0."""
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """argparse type: comma-separated integers >= 1 (e.g. ``5,11,17``)."""
+    return tuple(positive_int(part.strip()) for part in text.split(","))
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """argparse type: comma-separated numbers >= 0 (e.g. ``0.0,0.4,0.7``)."""
+    return tuple(non_negative_float(part.strip()) for part in text.split(","))
 
 
 class CommandMain(Protocol):

@@ -1,5 +1,6 @@
 """``hiernas darts`` / ``scripts/darts_search.py``: cell-level differentiable search (DARTS, DARTS 2nd
-order, PC-DARTS, GDAS, DARTS-PD) as Ray Tune trials, one per seed, in the DARTS or the NAS-Bench-201 space."""
+order, PC-DARTS, GDAS, DARTS-PD, ProxylessNAS, PARSEC, P-DARTS, MergeNAS, DropNAS) as Ray Tune trials, one
+per seed, in the DARTS or the NAS-Bench-201 space."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hiernas.darts.config import BASE_METHODS, METHODS, SPACES, DartsConfig
 # flags that override a DartsConfig field of the same name; only flags the user gave override the
 # method's published defaults (their argparse default is None, shown as "method default" in --help)
 OVERRIDES: tuple[tuple[str, Any, str], ...] = (
-    ("epochs", cli.positive_int, "search epochs"),
+    ("epochs", cli.positive_int, "search epochs (P-DARTS: per stage)"),
     ("channels", cli.positive_int, "initial channels C (DARTS: 16)"),
     ("layers", cli.positive_int, "cells (DARTS: 8)"),
     ("steps", cli.positive_int, "intermediate nodes per cell (DARTS: 4)"),
@@ -30,6 +31,12 @@ OVERRIDES: tuple[tuple[str, Any, str], ...] = (
     ("num_architectures", cli.positive_int, "DARTS-PD: architectures of different sizes returned"),
     ("eval_channels", cli.positive_int, "channels of the network sizes are counted on (36)"),
     ("eval_layers", cli.positive_int, "cells of the network sizes are counted on (20)"),
+    ("drop_rate", cli.non_negative_float, "DropNAS: probability a whole operation group is dropped (3e-5)"),
+    ("parsec_samples", cli.positive_int, "PARSEC: children sampled per architecture step (8)"),
+    ("pdarts_cells", cli.int_list, "P-DARTS: cells per stage, comma-separated (DARTS 5,11,17; NB201 1,3,5)"),
+    ("pdarts_ops", cli.int_list, "P-DARTS: operations per edge per stage (DARTS 8,5,3; NB201 5,4,3)"),
+    ("pdarts_skip_drop", cli.float_list, "P-DARTS: skip-connection dropout per stage (0.0,0.4,0.7)"),
+    ("pdarts_max_skips", cli.non_negative_int, "P-DARTS: skip connections allowed in the final cell (2)"),
     ("max_steps_per_epoch", cli.positive_int, "cap on steps per epoch (budget)"),
     ("max_eval_batches", cli.positive_int, "cap on validation batches"),
 )
