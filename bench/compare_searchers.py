@@ -54,7 +54,7 @@ from searchers import SEARCHERS
 from searchers.fade import ESTIMATORS
 
 BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "batch_size",
-               "choice_mode", "fade_step")  # a results directory holds runs of one budget only
+               "choice_mode", "fade_step", "rank", "rank_paths")  # a results directory holds runs of one budget only
 
 
 def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs: int) -> TrialConfig:
@@ -64,14 +64,14 @@ def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs
         seed=seed,
         data=DataConfig(dataset=dataset, data_dir=data_dir, batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode),
-        train=TrainConfig(epochs=hyper_epochs),
+        train=TrainConfig(epochs=hyper_epochs, eval_paths=args.rank_paths if args.rank == "pathwise" else 0),
     )
 
 
 def search_settings(args: argparse.Namespace, searcher: str) -> SearchSettings:
     """The outer search's settings: the same for every searcher except its name."""
     return SearchSettings(searcher=searcher, iterations=args.iterations, repeats=args.repeats,
-                          fade_step=args.fade_step, final_epochs=args.final_epochs)
+                          fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs)
 
 
 def hyper_epochs(args: argparse.Namespace, searcher: str) -> int:
@@ -199,6 +199,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,
                         help="FaDE's pseudo-gradient estimator")
+    parser.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
+                        help="what ranks the cells for every searcher: alpha, or path-wise validation accuracy")
+    parser.add_argument("--rank-paths", type=int, default=64, help="--rank pathwise: paths each trial scores")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--out", default="results/compare_searchers")
     args = parser.parse_args()
