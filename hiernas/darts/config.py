@@ -77,9 +77,10 @@ class DartsConfig(ConfigBase):
     parsec_samples: int = 8
     # P-DARTS: per stage the cells (DARTS: layers; NAS-Bench-201: cells per stage N) and the operations per
     # edge; None: the space's default (DARTS 5, 11, 17 cells and 8, 5, 3 ops; NAS-Bench-201 1, 3, 5 and
-    # 5, 4, 3). ``epochs`` and ``warmup_epochs`` count per stage. Skip-connection dropout starts each stage at
-    # its rate and decays by exp(-0.2) per epoch after the warm-up; at most ``pdarts_max_skips`` skip
-    # connections in the final (normal) cell.
+    # 5, 4, 3; the first stage has all operations). ``epochs`` and ``warmup_epochs`` count per stage.
+    # Skip-connection dropout per stage from its rate: linear decay in the warm-up, then rate * exp(-0.2 * epochs
+    # since it) (``hiernas.darts.progressive.skip_drop_rate``); at most ``pdarts_max_skips`` skip connections in
+    # the final (normal) cell.
     pdarts_cells: tuple[int, ...] | None = None
     pdarts_ops: tuple[int, ...] | None = None
     pdarts_skip_drop: tuple[float, ...] = (0.0, 0.4, 0.7)
@@ -138,8 +139,11 @@ class DartsConfig(ConfigBase):
             raise ValueError(
                 f"pdarts_cells must be >= 1 and pdarts_ops non-increasing in [1, {available}], got {cells}, {ops}"
             )
+        if ops[0] != available:  # the first stage has no alpha yet to choose a subset by
+            raise ValueError(f"pdarts_ops must start with all {available} operations ({self.space} space), got {ops}")
         if any(not 0.0 <= d < 1.0 for d in drops):
             raise ValueError(f"pdarts_skip_drop rates must be in [0, 1), got {drops}")
+
     @property
     def search_method(self) -> str:
         """The differentiable method of the search stage (DARTS-PD: its ``base_method``)."""

@@ -10,6 +10,7 @@ such a state. ``hiernas.tune.trainables`` wraps it for Ray Tune. Methods (``Dart
 - ``gdas``: hard Gumbel-softmax, one op computed per edge, temperature linear from ``tau_max`` to ``tau_min``.
 - ``darts-pd``: ``base_method`` search, then soft pruning to ``prune_k`` ops per derived edge, path-wise
   strict-fair training (``fair_epochs``) and evolutionary path selection (``hiernas.darts.derive``).
+- ``pdarts``: P-DARTS' stages of deeper supernets on fewer operations per edge (``hiernas.darts.progressive``).
 
 ``DartsConfig.space`` picks the cells: DARTS' (``SearchNetwork``, reports a ``genotype``) or NAS-Bench-201's
 (``hiernas.nb201.search_network.Nb201SearchNetwork``, reports the architecture string ``arch``).
@@ -53,6 +54,8 @@ from spaces.nb201 import OPS as NB201_OPS
 
 logger = logging.getLogger(__name__)
 CellSearchNetwork = SearchNetwork | Nb201SearchNetwork  # the supernet of DartsConfig.space
+# per edge its operations: one list for every cell type, or a mapping cell type (normal | reduce | cell) -> list
+EdgeOps = Sequence[Sequence[str]] | Mapping[str, Sequence[Sequence[str]]]
 
 def cosine_lr(epoch: int, epochs: int, lr_max: float, lr_min: float) -> float:
     """Cosine annealing (the value ``CosineAnnealingLR(T_max=epochs)`` gives at ``epoch``)."""
@@ -71,12 +74,13 @@ def build_search_network(
     in_channels: int,
     num_classes: int,
     layers: int | None = None,
-    edge_ops: Sequence[Sequence[str]] | None = None,
+    edge_ops: EdgeOps | None = None,
 ) -> CellSearchNetwork:
     """The supernet of ``cfg``'s space and search method, alpha initialised from ``cfg.seed``.
 
     ``layers`` (DARTS: cells; NAS-Bench-201: cells per stage) and ``edge_ops`` (per edge its operations, the
-    same for both DARTS cell types) override the config's network for P-DARTS' stages.
+    same for both DARTS cell types, or per cell type: ``normal``/``reduce``, NAS-Bench-201 ``cell``) override
+    the config's network for P-DARTS' stages.
     """
     generator = torch.Generator().manual_seed(cfg.seed)
     primitives = NB201_OPS if cfg.space == "nb201" else PRIMITIVES
@@ -93,8 +97,11 @@ def build_search_network(
     }
     if cfg.space == "nb201":
         cells = cfg.nb201_cells if layers is None else layers
-        return Nb201SearchNetwork(in_channels, num_classes, cfg.channels, cells, edge_ops=edge_ops, **common)
-    per_type = None if edge_ops is None else {"normal": edge_ops, "reduce": edge_ops}
+        ops = edge_ops["cell"] if isinstance(edge_ops, Mapping) else edge_ops
+        return Nb201SearchNetwork(in_channels, num_classes, cfg.channels, cells, edge_ops=ops, **common)
+    per_type = (
+        edge_ops if edge_ops is None or isinstance(edge_ops, Mapping) else {"normal": edge_ops, "reduce": edge_ops}
+    )
     return SearchNetwork(
         in_channels, num_classes, cfg.channels, cfg.layers if layers is None else layers, cfg.steps,
         cfg.stem_multiplier, edge_primitives=per_type, **common,
@@ -218,11 +225,11 @@ def _search_epoch(run: _Run, epoch: int) -> dict[str, Any]:
     }
 
 
-def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None) -> _Run:
+def _setup(cfg: DartsConfig, device: torch.device, splits: Splits | None, edge_ops: EdgeOps | None = None) -> _Run:
     torch.manual_seed(cfg.seed)  # weight init, Gumbel noise (re-seeded per unrolled step by the architect)
     splits = (splits or darts_split(cfg.data, cfg.seed)).to(device)  # on the device once per trial
     channels = splits.input_shape[0]
-    model = build_search_network(cfg, channels, splits.num_classes).to(device)
+    model = build_search_network(cfg, channels, splits.num_classes, edge_ops=edge_ops).to(device)
     weight_opt = torch.optim.SGD(
         model.weight_parameters(), lr=cfg.weight_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )
@@ -268,13 +275,17 @@ def run_darts_search(
 ) -> dict[str, Any]:
     """Run one search trial, reporting every epoch (all stages); returns the final metrics.
 
-    Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution),
+    Every report carries ``epoch`` (1-based over all stages), ``stage`` (search | fair | evolution | pdarts-N),
     losses and accuracies on the two halves of the DARTS split, ``genotype`` (the current derivation as a
     JSON string; NAS-Bench-201: ``arch``, the benchmark's architecture string) and the mixing weights; the
     last report has ``final: True`` and ``alpha_history`` (a JSON string: nested lists upset Tune's
     loggers), for DARTS-PD also ``pd_architectures`` and ``pd_evaluated``.
     """
     cfg = config if isinstance(config, DartsConfig) else DartsConfig.from_dict(config)
+    if cfg.search_method == "pdarts":  # stages of growing supernets: hiernas.darts.progressive
+        from hiernas.darts.progressive import run_pdarts  # imports this module
+
+        return run_pdarts(cfg, report, resume, torch.device(device), splits)
     run = _setup(cfg, torch.device(device), splits)
     start, last, finished = resume_from(resume, run.parts(), report, cfg.epochs)
     if finished:
