@@ -13,18 +13,18 @@ and the searcher state can come from different moments, which ``reconcile`` sett
 A caller that restores the searcher without Tune calls ``reissue_live_trials``: the live trials' configs
 (same cells, same seeds) are handed out again. If both an old and a re-issued trial report, the first
 fills the slot and the other is logged and ignored.
-The state's pieces and its file format live in ``searchers.state``; checks and records in ``searchers.records``.
+The state's pieces and its file format live in ``searchers.state``; checks and records in ``searchers.records``;
+what every searcher shares (metric and mode, the seeded generator, the JSON state around the batch's progress,
+save/restore) in ``searchers.stateful``.
 """
 
 from __future__ import annotations
 
 import abc
 import copy
-import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from ray.tune.search.searcher import Searcher
@@ -37,6 +37,7 @@ from searchers.records import (
     check_float,
     check_int,
     describe_record,
+    finite_metric,
     log_rank_agreement,
     paths_from_history,
     to_json,
@@ -48,16 +49,18 @@ from searchers.state import (
     PENDING,
     STATE_FORMAT,
     Slot,
-    check_state,
-    generator_from_json,
+    check_settings,
     proposal_from_json,
     proposal_to_json,
-    write_json_atomic,
 )
+from searchers.stateful import SearchOptions, StatefulSearcher
 from spaces.base import CellSpace, FloatArray
 
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
+
 # the value checks, the JSON helper and the records live in searchers.records; re-exported for old imports
-__all__ = ["BatchSearcher", "PathRecord", "Proposal", "check_float", "check_int", "to_json"]
+__all__ = ["BatchOptions", "BatchSearcher", "PathRecord", "Proposal", "check_float", "check_int", "to_json"]
 
 logger = logging.getLogger(__name__)
 # one INFO line per finished iteration; scripts show it, library users opt in through logging
@@ -66,9 +69,27 @@ progress_logger = logging.getLogger("searchers.progress")
 SEED_RANGE = 2**31 - 1
 
 
-class BatchSearcher(Searcher, abc.ABC):
-    """Base class: batches, bookkeeping, state and atomic save; subclasses implement the search step."""
+class BatchOptions(SearchOptions, total=False):
+    """The keyword options every BatchSearcher takes: ``SearchOptions`` and the repeats per iteration."""
 
+    repeats: int  # trials per iteration, each with its own seed
+
+
+class BatchSearcher(StatefulSearcher):
+    """Base class: batches, their bookkeeping and its state; subclasses implement the search step.
+
+    A subclass takes ``space, depth, window, iterations``, its own settings (listed in ``SETTINGS``, which
+    a restored state must match) and ``**BatchOptions``. Example (any subclass; ``hyper_trainable``
+    reports ``alpha`` and ``val_acc``)::
+
+        searcher = RandomSearcher(DagSpace(6), depth=4, window=6, iterations=10, repeats=2)
+        tune.Tuner(hyper_trainable, param_space={"model": {"depth": 4, "window": 6}},
+                   tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1)).fit()
+        print(searcher.best(3))
+    """
+
+    STATE_FORMAT = STATE_FORMAT
+    SETTINGS: ClassVar[tuple[str, ...]] = ("depth", "window", "iterations", "repeats", "seed", "rank")
     RESULT_KEYS: ClassVar[tuple[str, ...]] = ("top_paths", "top_log_ranks")  # kept from each result
     MIN_WINDOW: ClassVar[int] = 1
     FINAL_KEY: ClassVar[str] = "final"  # a result with this key true is a trial's last (``on_trial_result``)
@@ -81,24 +102,15 @@ class BatchSearcher(Searcher, abc.ABC):
         iterations: int,
         *,
         repeats: int = 1,
-        metric: str = "val_acc",
-        mode: str = "max",
-        seed: int = 0,
+        **options: Unpack[SearchOptions],
     ) -> None:
         self.depth = check_int("depth", depth, 1)
         self.window = check_int("window", window, self.MIN_WINDOW)
         self.iterations = check_int("iterations", iterations, 1)
         self.repeats = check_int("repeats", repeats, 1)
-        self.seed = check_int("seed", seed, 0)
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if not isinstance(metric, str) or not metric:
-            raise ValueError(f"metric must be a non-empty string, got {metric!r}")
+        super().__init__(space, **options)
         if len(space) < self.window:
             raise ValueError(f"window={self.window} exceeds the {len(space)} cells of the space")
-        super().__init__(metric=metric, mode=mode)
-        self.space = space
-        self._rng = np.random.default_rng(self.seed)
         self._iteration = 0
         self._batch: list[Slot] = []
         self._proposal: Proposal | None = None
@@ -125,10 +137,6 @@ class BatchSearcher(Searcher, abc.ABC):
         """
 
     @abc.abstractmethod
-    def _settings(self) -> dict[str, Any]:
-        """Constructor arguments beyond the base ones (checked on ``set_state``)."""
-
-    @abc.abstractmethod
     def _algorithm_state(self) -> dict[str, Any]:
         """JSON-able state of the search itself (anchors, population, archive, ...)."""
 
@@ -147,18 +155,6 @@ class BatchSearcher(Searcher, abc.ABC):
     def finished(self) -> bool:
         """Whether all iterations are complete."""
         return self._iteration >= self.iterations
-
-    def set_search_properties(
-        self, metric: str | None, mode: str | None, config: dict[Any, Any], **spec: Any
-    ) -> bool:
-        """Take metric and mode from the ``TuneConfig`` when given; the param_space is Tune's to merge."""
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if metric:
-            self._metric = metric
-        if mode:
-            self._mode = mode
-        return True
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """Limit the trials training at once (Tune's ConcurrencyLimiter then stands aside): a trial stops
@@ -231,48 +227,36 @@ class BatchSearcher(Searcher, abc.ABC):
 
     # ------------------------------------------------------------ state
 
-    def get_state(self) -> dict[str, Any]:
-        """The whole state as a JSON-able dict (an explicit format, never ``__dict__``)."""
-        state: dict[str, Any] = to_json(
-            {
-                "format": STATE_FORMAT,
-                "class": type(self).__name__,
-                "settings": self._all_settings(),
-                "metric": self._metric,
-                "mode": self._mode,
-                "rng": self._rng.bit_generator.state,
-                "iteration": self._iteration,
-                "proposal": proposal_to_json(self._proposal),
-                "batch": [slot.to_json() for slot in self._batch],
-                "trials": self._trials,
-                "completed": sorted(self._completed),
-                "final_reported": sorted(self._final_reported),
-                "history": self.history,
-                "algorithm": self._algorithm_state(),
-            }
-        )
-        return state
+    def _progress_state(self) -> dict[str, Any]:
+        """The batch, its trials, the history and the subclass's ``_algorithm_state``."""
+        return {
+            "iteration": self._iteration,
+            "proposal": proposal_to_json(self._proposal),
+            "batch": [slot.to_json() for slot in self._batch],
+            "trials": self._trials,
+            "completed": sorted(self._completed),
+            "final_reported": sorted(self._final_reported),
+            "history": self.history,
+            "algorithm": self._algorithm_state(),
+        }
 
-    def set_state(self, state: dict[Any, Any]) -> None:
-        """Restore ``get_state`` output; live trials stay live (Tune resumes them, see the module docstring)."""
-        try:
-            saved = {"rank": "alpha", **state["settings"]}  # states saved before ranks had sources ranked by alpha
-            check_state({**state, "settings": saved}, type(self).__name__, self._all_settings())
-            rng = generator_from_json(state["rng"])
-            proposal = proposal_from_json(state["proposal"])
-            batch = [Slot.from_json(s) for s in state["batch"]]
-            self._rng = rng
-            self._metric, self._mode = state["metric"], state["mode"]
-            self._iteration = int(state["iteration"])
-            self._proposal = proposal
-            self._batch = batch
-            self._trials = {str(k): [int(v[0]), int(v[1])] for k, v in state["trials"].items()}
-            self._completed = set(state["completed"])
-            self._final_reported = set(state.get("final_reported", ()))
-            self.history = list(state["history"])
-            self._set_algorithm_state(state["algorithm"])
-        except KeyError as exc:
-            raise ValueError(f"searcher state is missing the key {exc.args[0]!r}") from None
+    def _check_settings(self, saved: Mapping[str, Any]) -> None:
+        """The current settings must equal the saved ones they name (``searchers.state.check_settings``)."""
+        # states saved before ranks had sources ranked by alpha
+        check_settings({"rank": "alpha", **saved}, self._all_settings())
+
+    def _set_progress_state(self, state: Mapping[str, Any]) -> None:
+        """Inverse of ``_progress_state``; live trials stay live (Tune resumes them, see the module docstring)."""
+        proposal = proposal_from_json(state["proposal"])
+        batch = [Slot.from_json(s) for s in state["batch"]]
+        self._iteration = int(state["iteration"])
+        self._proposal = proposal
+        self._batch = batch
+        self._trials = {str(k): [int(v[0]), int(v[1])] for k, v in state["trials"].items()}
+        self._completed = set(state["completed"])
+        self._final_reported = set(state.get("final_reported", ()))
+        self.history = list(state["history"])
+        self._set_algorithm_state(state["algorithm"])
 
     def reconcile(self, table: Sequence[KnownTrial]) -> dict[str, int]:
         """Settle the current batch against the trial table Tune restored (``searchers.reconcile``)."""
@@ -288,27 +272,7 @@ class BatchSearcher(Searcher, abc.ABC):
             slot.status = PENDING
         return len(live)
 
-    def save(self, checkpoint_path: str) -> None:
-        """Write the state as JSON atomically (temp file in the same directory, then ``os.replace``)."""
-        write_json_atomic(checkpoint_path, self.get_state())
-
-    def restore(self, checkpoint_path: str) -> None:
-        """Load a state written by ``save``."""
-        with open(checkpoint_path) as stream:
-            self.set_state(json.load(stream))
-
     # ------------------------------------------------------------ helpers
-
-    def _all_settings(self) -> dict[str, Any]:
-        return {
-            "depth": self.depth,
-            "window": self.window,
-            "iterations": self.iterations,
-            "repeats": self.repeats,
-            "seed": self.seed,
-            "rank": self.rank,
-            **self._settings(),
-        }
 
     def _start_iteration(self) -> None:
         proposal = self._propose()
@@ -329,18 +293,8 @@ class BatchSearcher(Searcher, abc.ABC):
             logger.warning("trial %s reported no valid %s of shape (%d, %d)", trial_id, RANK_SOURCES[self.rank],
                            self.depth, self.window)
             return None
-        value = result.get(self.metric)
-        metric = (
-            float(value)
-            if isinstance(value, int | float | np.number) and not isinstance(value, bool)
-            else None
-        )
         kept = {key: to_json(result[key]) for key in self.RESULT_KEYS if key in result}
-        return {
-            "alpha": alpha.tolist(),
-            "metric": metric if metric is None or math.isfinite(metric) else None,
-            **kept,
-        }
+        return {"alpha": alpha.tolist(), "metric": finite_metric(result.get(self.metric)), **kept}
 
     def parse_alpha(self, value: object) -> FloatArray | None:
         """``value`` as a finite non-negative ``(depth, window)`` array, or None."""

@@ -22,13 +22,16 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from searchers.base import BatchSearcher
+from searchers.base import BatchOptions, BatchSearcher
 from searchers.records import PathRecord, Proposal, check_float, check_int, path_fields, to_json
 from spaces.base import CellSpace, FloatArray
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
 
 __all__ = ["EvolutionSearcher", "next_row"]
 
@@ -79,16 +82,14 @@ def _fresh_sample(space: CellSpace[Any], row: Sequence[Any], rng: np.random.Gene
 class EvolutionSearcher(BatchSearcher):
     """DARTS-PD evolutionary path selection as a Tune searcher (see the module docstring).
 
-    Example::
-
-        searcher = EvolutionSearcher(DagSpace(6), depth=4, window=6, iterations=10, prune_k=2)
-        tune.Tuner(hyper_trainable, param_space={"model": {"depth": 4, "window": 6}},
-                   tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1)).fit()
-        print(searcher.best(5))
+    Run it as ``BatchSearcher``'s example shows; ``best(n)`` are the archive's paths.
     """
 
     RESULT_KEYS = ("top_paths", "top_log_ranks", "kept", "path_indices", "path_val_acc")
     MIN_WINDOW = 2  # at least one parent and one child per row
+    SETTINGS: ClassVar[tuple[str, ...]] = (
+        *BatchSearcher.SETTINGS, "prune_k", "fair_epochs", "eval_paths", "mutation_fraction", "archive_size"
+    )
 
     def __init__(
         self,
@@ -99,16 +100,12 @@ class EvolutionSearcher(BatchSearcher):
         prune_k: int = 2,
         fair_epochs: int = 1,
         eval_paths: int = 8,
-        repeats: int = 1,
+        *,
         mutation_fraction: float = 0.5,
         archive_size: int = 100,
-        metric: str = "val_acc",
-        mode: str = "max",
-        seed: int = 0,
+        **options: Unpack[BatchOptions],
     ) -> None:
-        super().__init__(
-            space, depth, window, iterations, repeats=repeats, metric=metric, mode=mode, seed=seed
-        )
+        super().__init__(space, depth, window, iterations, **options)
         self.prune_k = check_int("prune_k", prune_k, 1, self.window - 1)
         self.fair_epochs = check_int("fair_epochs", fair_epochs, 0)
         self.eval_paths = check_int("eval_paths", eval_paths, 1)
@@ -240,15 +237,6 @@ class EvolutionSearcher(BatchSearcher):
         )
         self._archive.sort(key=lambda e: (-e["val_acc"], e["iteration"]))
         del self._archive[self.archive_size :]
-
-    def _settings(self) -> dict[str, Any]:
-        return {
-            "prune_k": self.prune_k,
-            "fair_epochs": self.fair_epochs,
-            "eval_paths": self.eval_paths,
-            "mutation_fraction": self.mutation_fraction,
-            "archive_size": self.archive_size,
-        }
 
     def _algorithm_state(self) -> dict[str, Any]:
         return {"population": self._population, "archive": self._archive}

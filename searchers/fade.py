@@ -45,14 +45,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from searchers.base import BatchSearcher
+from searchers.base import BatchOptions, BatchSearcher
 from searchers.records import Proposal, check_float, check_int, path_fields
 from spaces.base import CellSpace, FloatArray
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
 
 __all__ = [
     "ESTIMATORS",
@@ -258,16 +261,12 @@ class FaDESearcher(BatchSearcher):
         iterations: int,
         gamma: float = 0.1,
         step: float = 1.0,
-        repeats: int = 1,
-        metric: str = "val_acc",
-        mode: str = "max",
-        seed: int = 0,
+        *,
         estimator: str = "least_squares",
         target: str = "beta",
+        **options: Unpack[BatchOptions],
     ) -> None:
-        super().__init__(
-            space, depth, window, iterations, repeats=repeats, metric=metric, mode=mode, seed=seed
-        )
+        super().__init__(space, depth, window, iterations, **options)
         self.pseudo_gradient = PseudoGradientStep(gamma=gamma, step=step, estimator=estimator, target=target)
         self._anchors: FloatArray | None = None
 
@@ -332,9 +331,11 @@ class FaDESearcher(BatchSearcher):
         anchors = "; ".join(" ".join(f"{v:.2f}" for v in row) for row in record["anchors_after"])
         return f"{super().describe(record)}, anchors [{anchors}]"
 
-    def _settings(self) -> dict[str, Any]:
+    def _all_settings(self) -> dict[str, Any]:
+        """The base settings and the pseudo-gradient step's (probe width, step size, estimator, target)."""
         step = self.pseudo_gradient
-        return {"gamma": step.gamma, "step": step.step, "estimator": step.estimator, "target": step.target}
+        own = {"gamma": step.gamma, "step": step.step, "estimator": step.estimator, "target": step.target}
+        return {**super()._all_settings(), **own}
 
     def _algorithm_state(self) -> dict[str, Any]:
         return {"anchors": None if self._anchors is None else self._anchors.tolist()}

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from searchers.base import BatchSearcher
+from searchers.base import BatchOptions, BatchSearcher
 from searchers.records import Proposal, path_fields, to_json
 from spaces.base import CellSpace, FloatArray
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
 
 __all__ = ["RandomSearcher"]
 
@@ -26,13 +29,10 @@ logger = logging.getLogger(__name__)
 class RandomSearcher(BatchSearcher):
     """Uniformly random hyper-architectures (distinct cells per row), one batch per iteration.
 
-    Example::
-
-        searcher = RandomSearcher(DagSpace(6), depth=4, window=6, iterations=10, repeats=2)
-        tune.Tuner(hyper_trainable, param_space={"model": {"depth": 4, "window": 6}},
-                   tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1)).fit()
-        print(searcher.best(3))
+    ``train`` (optional) goes into every trial config; run it as ``BatchSearcher``'s example shows.
     """
+
+    SETTINGS: ClassVar[tuple[str, ...]] = (*BatchSearcher.SETTINGS, "train")
 
     def __init__(
         self,
@@ -40,15 +40,11 @@ class RandomSearcher(BatchSearcher):
         depth: int,
         window: int,
         iterations: int,
-        repeats: int = 1,
+        *,
         train: Mapping[str, Any] | None = None,
-        metric: str = "val_acc",
-        mode: str = "max",
-        seed: int = 0,
+        **options: Unpack[BatchOptions],
     ) -> None:
-        super().__init__(
-            space, depth, window, iterations, repeats=repeats, metric=metric, mode=mode, seed=seed
-        )
+        super().__init__(space, depth, window, iterations, **options)
         self.train: dict[str, Any] | None = None if train is None else to_json(dict(train))
 
     def _propose(self) -> Proposal:
@@ -79,9 +75,6 @@ class RandomSearcher(BatchSearcher):
         if alpha is None:
             return {"best_path": None, "best_cells": None, "log_rank": None}
         return path_fields(proposal.cells, self._top_path(results, alpha), alpha)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"train": self.train}
 
     def _algorithm_state(self) -> dict[str, Any]:
         return {}

@@ -4,7 +4,9 @@ Unlike the BatchSearchers (``searchers.base``: hyper-architectures of ``depth`` 
 a REA trial evaluates **one discrete cell**: ``suggest`` returns ``{config_key: space.encode(cell)}``
 (``{"arch": ...}`` by default, what ``hiernas.tune.tabular.tabular_trainable`` evaluates), and the trial's
 ``metric`` (``val_acc``, mode ``max``) is its fitness. It works over any ``spaces.base.CellSpace`` with
-``sample``, ``mutate``, ``encode`` and ``decode``, and imports neither torch nor hiernas.
+``sample``, ``mutate``, ``encode`` and ``decode``, and imports neither torch nor hiernas. What it shares
+with the BatchSearchers (metric and mode, the seeded generator, the JSON state, save/restore) is
+``searchers.stateful.StatefulSearcher``'s.
 
 Algorithm (cycles counted in trials):
 
@@ -32,25 +34,33 @@ Not in ``searchers.registry.SEARCHERS`` (those share ``make_searcher``'s hyper-a
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from ray.tune.search.searcher import Searcher
 
-from searchers.records import check_int, to_json
-from searchers.state import generator_from_json, write_json_atomic
+from searchers.records import check_int, finite_metric, to_json
+from searchers.stateful import SearchOptions, StatefulSearcher
 from spaces.base import CellSpace
 
-__all__ = ["REA_STATE_FORMAT", "REASearcher", "Evaluation"]
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
+
+__all__ = ["REA_STATE_FORMAT", "REAOptions", "REASearcher", "Evaluation"]
 
 logger = logging.getLogger(__name__)
 
 REA_STATE_FORMAT = "hiernas.rea_searcher/1"
+
+
+class REAOptions(SearchOptions, total=False):
+    """The keyword options of ``REASearcher`` (defaults there): ``SearchOptions`` and REA's own."""
+
+    population_size: int  # P, the population kept (ageing)
+    sample_size: int  # S, the members each tournament draws
+    config_key: str  # the trial config key that carries the cell
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ class Evaluation:
     parent: int | None  # index of the evaluation it was mutated from; None for the random population
 
 
-class REASearcher(Searcher):
+class REASearcher(StatefulSearcher):
     """Regularised evolution over one cell per trial (module docstring).
 
     Example (NAS-Bench-201 on its table, no training)::
@@ -79,6 +89,9 @@ class REASearcher(Searcher):
         print(searcher.best(1))
     """
 
+    STATE_FORMAT = REA_STATE_FORMAT
+    SETTINGS: ClassVar[tuple[str, ...]] = ("evaluations", "population_size", "sample_size", "config_key", "seed")
+
     def __init__(
         self,
         space: CellSpace[Any],
@@ -87,24 +100,15 @@ class REASearcher(Searcher):
         population_size: int = 10,
         sample_size: int = 3,
         config_key: str = "arch",
-        metric: str = "val_acc",
-        mode: str = "max",
-        seed: int = 0,
+        **options: Unpack[SearchOptions],
     ) -> None:
         self.evaluations = check_int("evaluations", evaluations, 1)
         self.population_size = check_int("population_size", population_size, 1)
         self.sample_size = check_int("sample_size", sample_size, 1)
-        self.seed = check_int("seed", seed, 0)
         if not isinstance(config_key, str) or not config_key:
             raise ValueError(f"config_key must be a non-empty string, got {config_key!r}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if not isinstance(metric, str) or not metric:
-            raise ValueError(f"metric must be a non-empty string, got {metric!r}")
-        super().__init__(metric=metric, mode=mode)
-        self.space = space
+        super().__init__(space, **options)
         self.config_key = config_key
-        self._rng = np.random.default_rng(self.seed)
         self._population: list[dict[str, Any]] = []  # oldest first: {"index", "cell", "metric"}
         self._live: dict[str, dict[str, Any]] = {}  # trial id -> {"index", "cell", "parent"}
         self._reissue: list[dict[str, Any]] = []  # lost live trials to hand out again
@@ -123,18 +127,6 @@ class REASearcher(Searcher):
     def finished(self) -> bool:
         """Whether every evaluation was handed out and has reported."""
         return self._handed_out >= self.evaluations and not self._live and not self._reissue
-
-    def set_search_properties(
-        self, metric: str | None, mode: str | None, config: dict[Any, Any], **spec: Any
-    ) -> bool:
-        """Take metric and mode from the ``TuneConfig`` when given; the param_space is Tune's to merge."""
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if metric:
-            self._metric = metric
-        if mode:
-            self._mode = mode
-        return True
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         """The next cell to evaluate, ``None`` while the initial population is out, then ``FINISHED``."""
@@ -170,12 +162,7 @@ class REASearcher(Searcher):
         entry = self._live.pop(trial_id, None)
         if entry is None:
             return  # taken at its final result already, or not ours
-        value = None if error or result is None else result.get(self.metric)
-        metric = (
-            float(value)
-            if isinstance(value, int | float | np.number) and not isinstance(value, bool) and math.isfinite(value)
-            else None
-        )
+        metric = None if error or result is None else finite_metric(result.get(self.metric))
         if entry["parent"] is None:
             self._seeded += 1
         self.history.append(to_json({**entry, "trial_id": trial_id, "metric": metric}))
@@ -215,56 +202,31 @@ class REASearcher(Searcher):
 
     # ------------------------------------------------------------ state
 
-    def _settings(self) -> dict[str, Any]:
+    def _progress_state(self) -> dict[str, Any]:
+        """The evaluations handed out, the population, the live and lost trials and the history."""
         return {
-            "evaluations": self.evaluations,
-            "population_size": self.population_size,
-            "sample_size": self.sample_size,
-            "config_key": self.config_key,
-            "seed": self.seed,
+            "handed_out": self._handed_out,
+            "seeded": self._seeded,
+            "population": self._population,
+            "live": self._live,
+            "reissue": self._reissue,
+            "history": self.history,
         }
 
-    def get_state(self) -> dict[str, Any]:
-        """The whole state as a JSON-able dict (an explicit format, never ``__dict__``)."""
-        state: dict[str, Any] = to_json(
-            {
-                "format": REA_STATE_FORMAT,
-                "class": type(self).__name__,
-                "settings": self._settings(),
-                "metric": self._metric,
-                "mode": self._mode,
-                "rng": self._rng.bit_generator.state,
-                "handed_out": self._handed_out,
-                "seeded": self._seeded,
-                "population": self._population,
-                "live": self._live,
-                "reissue": self._reissue,
-                "history": self.history,
-            }
-        )
-        return state
+    def _check_settings(self, saved: Mapping[str, Any]) -> None:
+        """The saved settings must equal the current ones exactly."""
+        settings = to_json(self._all_settings())
+        if saved != settings:
+            raise ValueError(f"searcher settings differ from the saved state: saved {saved}, current {settings}")
 
-    def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore ``get_state`` output; a ValueError for another format, class or settings."""
-        try:
-            if state["format"] != REA_STATE_FORMAT or state["class"] != type(self).__name__:
-                raise ValueError(f"state of {state['class']!r} in format {state['format']!r} cannot restore a "
-                                 f"{type(self).__name__} ({REA_STATE_FORMAT})")
-            settings = to_json(self._settings())
-            if state["settings"] != settings:
-                raise ValueError(f"searcher settings differ from the saved state: saved {state['settings']}, "
-                                 f"current {settings}")
-            rng = generator_from_json(state["rng"])
-            self._rng = rng
-            self._metric, self._mode = state["metric"], state["mode"]
-            self._handed_out = int(state["handed_out"])
-            self._seeded = int(state["seeded"])
-            self._population = [dict(m) for m in state["population"]]
-            self._live = {str(k): dict(v) for k, v in state["live"].items()}
-            self._reissue = [dict(e) for e in state["reissue"]]
-            self.history = [dict(h) for h in state["history"]]
-        except KeyError as exc:
-            raise ValueError(f"searcher state is missing the key {exc.args[0]!r}") from None
+    def _set_progress_state(self, state: Mapping[str, Any]) -> None:
+        """Inverse of ``_progress_state``; live trials stay live for ``Tuner.restore`` to resume."""
+        self._handed_out = int(state["handed_out"])
+        self._seeded = int(state["seeded"])
+        self._population = [dict(m) for m in state["population"]]
+        self._live = {str(k): dict(v) for k, v in state["live"].items()}
+        self._reissue = [dict(e) for e in state["reissue"]]
+        self.history = [dict(h) for h in state["history"]]
 
     def reissue_live_trials(self) -> int:
         """Hand the configs of the live trials out again (their trials are lost); returns how many."""
@@ -272,12 +234,3 @@ class REASearcher(Searcher):
         self._reissue.extend(lost)
         self._live.clear()
         return len(lost)
-
-    def save(self, checkpoint_path: str) -> None:
-        """Write the state as JSON atomically (temp file in the same directory, then ``os.replace``)."""
-        write_json_atomic(checkpoint_path, self.get_state())
-
-    def restore(self, checkpoint_path: str) -> None:
-        """Load a state written by ``save``."""
-        with open(checkpoint_path) as stream:
-            self.set_state(json.load(stream))

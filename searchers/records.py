@@ -23,6 +23,7 @@ __all__ = [
     "check_float",
     "check_int",
     "describe_record",
+    "finite_metric",
     "path_fields",
     "paths_from_history",
     "to_json",
@@ -55,6 +56,14 @@ def check_float(
     if not math.isfinite(number) or not inside:
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return number
+
+
+def finite_metric(value: object) -> float | None:
+    """A reported metric as a float when it is a finite real number (not a bool), else None (no metric)."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return None
 
 
 def to_json(value: Any) -> Any:

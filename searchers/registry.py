@@ -14,14 +14,17 @@ are ignored by the others, which keep their defaults otherwise.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from searchers.base import BatchSearcher
+from searchers.base import BatchOptions, BatchSearcher
 from searchers.evolution import EvolutionSearcher
 from searchers.fade import FaDESearcher
 from searchers.random import RandomSearcher
-from searchers.rea import REASearcher
+from searchers.rea import REAOptions, REASearcher
 from spaces.base import CellSpace
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11+; only in annotations, so 3.10 never imports it
 
 __all__ = ["DISCRETE_SEARCHERS", "SEARCHERS", "make_discrete_searcher", "make_searcher"]
 
@@ -36,41 +39,33 @@ def make_searcher(
     window: int,
     iterations: int,
     *,
-    repeats: int = 1,
-    seed: int = 0,
     gamma: float = 0.1,
     step: float = 1.0,
     estimator: str = "least_squares",
-    metric: str = "val_acc",
-    mode: str = "max",
+    **options: Unpack[BatchOptions],
 ) -> BatchSearcher:
-    """The searcher called ``name`` (one of ``SEARCHERS``) over ``space``; a ValueError for another name."""
-    common: dict[str, Any] = {"repeats": repeats, "metric": metric, "mode": mode, "seed": seed}
+    """The searcher called ``name`` (one of ``SEARCHERS``) over ``space``; a ValueError for another name.
+
+    ``options`` (repeats, metric, mode, seed) go to every searcher, with the searchers' defaults.
+    """
     if name == "fade":
         return FaDESearcher(
-            space, depth, window, iterations, gamma=gamma, step=step, estimator=estimator, **common
+            space, depth, window, iterations, gamma=gamma, step=step, estimator=estimator, **options
         )
     if name == "evolution":
-        return EvolutionSearcher(space, depth, window, iterations, **common)
+        return EvolutionSearcher(space, depth, window, iterations, **options)
     if name == "random":
-        return RandomSearcher(space, depth, window, iterations, **common)
+        return RandomSearcher(space, depth, window, iterations, **options)
     raise ValueError(f"unknown searcher {name!r}; expected one of {list(SEARCHERS)}")
 
 
 def make_discrete_searcher(
-    name: str,
-    space: CellSpace[Any],
-    evaluations: int,
-    *,
-    seed: int = 0,
-    population_size: int = 10,
-    sample_size: int = 3,
-    config_key: str = "arch",
-    metric: str = "val_acc",
-    mode: str = "max",
+    name: str, space: CellSpace[Any], evaluations: int, **options: Unpack[REAOptions]
 ) -> REASearcher:
-    """The one-cell-per-trial searcher called ``name`` (one of ``DISCRETE_SEARCHERS``); a ValueError otherwise."""
+    """The one-cell-per-trial searcher called ``name`` (one of ``DISCRETE_SEARCHERS``); a ValueError otherwise.
+
+    ``options`` (population_size, sample_size, config_key, metric, mode, seed) go to it, with its defaults.
+    """
     if name == "rea":
-        return REASearcher(space, evaluations, population_size=population_size, sample_size=sample_size,
-                           config_key=config_key, metric=metric, mode=mode, seed=seed)
+        return REASearcher(space, evaluations, **options)
     raise ValueError(f"unknown discrete searcher {name!r}; expected one of {list(DISCRETE_SEARCHERS)}")

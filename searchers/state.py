@@ -2,8 +2,8 @@
 
 A ``Slot`` is one trial of the current batch (``PENDING`` until handed out, ``LIVE`` while its trial
 runs, then ``DONE`` or ``FAILED``). ``BatchSearcher.get_state`` assembles its state (format
-``STATE_FORMAT``) from slots and proposals in their JSON form; ``set_state`` checks it with
-``check_state`` and reads the pieces back with the ``*_from_json`` functions. ``write_json_atomic``
+``STATE_FORMAT``) from slots and proposals in their JSON form; ``set_state`` checks its settings with
+``check_settings`` and reads the pieces back with the ``*_from_json`` functions. ``write_json_atomic``
 never leaves a half-written file behind.
 """
 
@@ -27,7 +27,7 @@ __all__ = [
     "PENDING",
     "STATE_FORMAT",
     "Slot",
-    "check_state",
+    "check_settings",
     "generator_from_json",
     "proposal_from_json",
     "proposal_to_json",
@@ -80,17 +80,10 @@ def generator_from_json(state: Mapping[str, Any]) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
-def check_state(state: Mapping[str, Any], class_name: str, settings: Mapping[str, Any]) -> None:
-    """A ValueError unless ``state`` is in ``STATE_FORMAT``, of ``class_name`` and saved with ``settings``."""
-    if state["format"] != STATE_FORMAT or state["class"] != class_name:
-        raise ValueError(
-            f"state of {state['class']!r} in format {state['format']!r} cannot restore a "
-            f"{class_name} ({STATE_FORMAT})"
-        )
+def check_settings(saved: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    """A ValueError unless every one of ``settings`` equals its saved value (saved extras are ignored)."""
     mismatched = {
-        key: (state["settings"].get(key), value)
-        for key, value in settings.items()
-        if to_json(value) != state["settings"].get(key)
+        key: (saved.get(key), value) for key, value in settings.items() if to_json(value) != saved.get(key)
     }
     if mismatched:
         raise ValueError(f"searcher settings differ from the saved state (saved, current): {mismatched}")

@@ -2,11 +2,13 @@
 
 A space maps cells into a normalised Euclidean feature space (FaDE section 2.4) and back (``nearest``),
 edits cells inside the space (``mutate``, ``crossover``) and round-trips them through JSON, which is the
-only form in which cells travel inside Ray Tune trial configs.
+only form in which cells travel inside Ray Tune trial configs. ``UnitFeatureBox`` gives a space whose
+features lie in the unit box its ``dim`` and ``bounds``.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Hashable, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -14,7 +16,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CellSpace", "CellT", "FloatArray", "Json"]
+__all__ = ["CellSpace", "CellT", "FloatArray", "Json", "UnitFeatureBox"]
 
 CellT = TypeVar("CellT", bound=Hashable)
 FloatArray = npt.NDArray[np.float64]
@@ -75,3 +77,22 @@ class CellSpace(Protocol[CellT]):
     def crossover(self, a: CellT, b: CellT, rng: np.random.Generator) -> CellT:
         """A random child combining ``a`` and ``b``, inside the space."""
         ...
+
+
+class UnitFeatureBox(abc.ABC):
+    """Mixin for spaces whose features lie in ``[0, 1]^dim``: ``dim`` and ``bounds`` follow from ``feature_names``."""
+
+    @property
+    @abc.abstractmethod
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the feature dimensions, in order."""
+
+    @property
+    def dim(self) -> int:
+        """Number of feature dimensions."""
+        return len(self.feature_names)
+
+    @property
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """The unit box: zeros and ones of shape ``(dim,)``."""
+        return np.zeros(self.dim), np.ones(self.dim)

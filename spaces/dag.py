@@ -3,7 +3,8 @@
 The cells, their canonical form and JSON decode are ``spaces.dag_cell``'s; the graph features and their
 registry ``FEATURES`` are ``spaces.dag_features``'s (both re-exported here). ``DagSpace`` enumerates the
 canonical cells, embeds them by the chosen features min-max normalised to ``[0, 1]`` over the whole
-space (a feature that is constant over the space maps to 0), and finds, edits and encodes cells.
+space (a feature that is constant over the space maps to 0), and finds, edits and encodes cells; the
+feature table and the exact ``nearest`` are ``spaces.tabulated.TabulatedSpace``'s.
 """
 
 from __future__ import annotations
@@ -11,14 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import numpy as np
-import numpy.typing as npt
 
-from spaces.base import FloatArray
 from spaces.dag_cell import (
     MAX_SUPPORTED_VERTICES,
     DagCell,
@@ -31,6 +29,7 @@ from spaces.dag_cell import (
     is_int,
 )
 from spaces.dag_features import DEFAULT_FEATURES, FEATURES, FeatureFn, register_feature
+from spaces.tabulated import FeatureTable, TabulatedSpace, check_feature_names, tabulate
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -46,111 +45,47 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, eq=False)
-class _Tables:
-    """Everything a ``DagSpace`` precomputes; shared between equal spaces through ``_build_tables``."""
-
-    cells: tuple[DagCell, ...]
-    index: Mapping[tuple[int, int], int]  # (n, canonical mask) -> position in ``cells``
-    raw: FloatArray  # (cells, dim) unnormalised features
-    normalised: FloatArray  # (cells, dim) in [0, 1]
-    groups: tuple[tuple[int, ...], ...]  # cell indices (ascending) per distinct feature vector
-    tree: Any  # cKDTree over the distinct normalised feature vectors
-
-
 @functools.lru_cache(maxsize=8)
-def _build_tables(max_vertices: int, features: tuple[FeatureFn, ...]) -> _Tables:
-    """Every cell, its features and a KD-tree over them (scipy loads here: trials only decode cells).
+def _build_tables(
+    max_vertices: int, features: tuple[FeatureFn, ...]
+) -> tuple[FeatureTable[DagCell], Mapping[tuple[int, int], int]]:
+    """Every cell with its feature table, and each cell's position keyed by (n, canonical mask).
 
     Keyed by the feature functions, not their names: a name registered anew never reads stale tables.
     """
-    from scipy.spatial import cKDTree
-
     cells: list[DagCell] = []
     index: dict[tuple[int, int], int] = {}
     for n in range(1, max_vertices + 1):
         for mask in np.unique(canonical_table(n)).tolist():
             index[(n, mask)] = len(cells)
             cells.append(cell_of(n, mask))
-    raw = np.array([[fn(cell) for fn in features] for cell in cells], dtype=np.float64)
-    low, high = raw.min(axis=0), raw.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    normalised = (raw - low) / span
-    unique, inverse = np.unique(normalised, axis=0, return_inverse=True)
-    members: list[list[int]] = [[] for _ in range(len(unique))]
-    for i, group in enumerate(inverse.reshape(-1).tolist()):
-        members[group].append(i)
-    for array in (raw, normalised):
-        array.setflags(write=False)
-    return _Tables(
-        cells=tuple(cells),
-        index=index,
-        raw=raw,
-        normalised=normalised,
-        groups=tuple(tuple(m) for m in members),
-        tree=cKDTree(unique),
-    )
+    return tabulate(cells, features), index
 
 
-class DagSpace:
+class DagSpace(TabulatedSpace[DagCell]):
     """All DAG cells with 1..``max_vertices`` inner vertices, with a normalised feature embedding.
 
     Cells are ordered by vertex count, then by canonical mask; ``cells[index_of(c)]`` is ``canonical(c)``.
+    ``nearest`` breaks ties by the lowest index, among excluded cells by feature group (``NEAREST_TIES``).
     """
+
+    # Kept from before the shared base so seeded searches over DAG cells replay exactly; "cell" would be the
+    # plain lowest free index (Nb201Space's), which differs when rounding splits equal features into groups.
+    NEAREST_TIES = "group"
 
     def __init__(self, max_vertices: int = 6, feature_names: Iterable[str] = DEFAULT_FEATURES) -> None:
         if not is_int(max_vertices) or not 1 <= max_vertices <= MAX_SUPPORTED_VERTICES:
             raise ValueError(
                 f"max_vertices must be an integer in 1..{MAX_SUPPORTED_VERTICES}, got {max_vertices!r}"
             )
-        names = tuple(feature_names)
-        if not names:
-            raise ValueError(f"feature_names must not be empty; valid names: {sorted(FEATURES)}")
-        unknown = [name for name in names if name not in FEATURES]
-        if unknown:
-            raise ValueError(f"unknown feature name(s) {unknown}; valid names: {sorted(FEATURES)}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"duplicate feature names in {list(names)}")
+        names = check_feature_names(feature_names, FEATURES)
         self.max_vertices = int(max_vertices)
-        self._feature_names = names
-        self._tables = _build_tables(self.max_vertices, tuple(FEATURES[name] for name in names))
+        table, self._index = _build_tables(self.max_vertices, tuple(FEATURES[name] for name in names))
+        super().__init__(names, table)
 
-    def __reduce__(self) -> tuple[type[DagSpace], tuple[int, tuple[str, ...]]]:
-        # Pickle the recipe, not the tables: Ray ships searchers (and their space) between processes.
-        return (DagSpace, (self.max_vertices, self._feature_names))
-
-    def __repr__(self) -> str:
-        return f"DagSpace(max_vertices={self.max_vertices}, feature_names={self._feature_names})"
-
-    def __len__(self) -> int:
-        return len(self._tables.cells)
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return self._feature_names
-
-    @property
-    def dim(self) -> int:
-        return len(self._feature_names)
-
-    @property
-    def bounds(self) -> tuple[FloatArray, FloatArray]:
-        return np.zeros(self.dim), np.ones(self.dim)
-
-    @property
-    def cells(self) -> tuple[DagCell, ...]:
-        """Every cell of the space, in index order."""
-        return self._tables.cells
-
-    @property
-    def feature_matrix(self) -> FloatArray:
-        """Normalised features of every cell, shape ``(len(space), dim)`` (read-only)."""
-        return self._tables.normalised
-
-    @property
-    def raw_feature_matrix(self) -> FloatArray:
-        """Unnormalised features of every cell, shape ``(len(space), dim)`` (read-only)."""
-        return self._tables.raw
+    def _recipe(self) -> dict[str, Any]:
+        """The constructor's arguments: the vertex bound and the feature names."""
+        return {"max_vertices": self.max_vertices, "feature_names": self._feature_names}
 
     def index_of(self, cell: DagCell) -> int:
         """Position of ``cell``'s isomorphism class in ``cells``."""
@@ -160,43 +95,11 @@ class DagSpace:
             raise ValueError(
                 f"cell has {cell.num_vertices} vertices; this space holds 1..{self.max_vertices}"
             )
-        return self._tables.index[(cell.num_vertices, canonical_mask(cell))]
-
-    def sample(self, rng: np.random.Generator) -> DagCell:
-        return self._tables.cells[int(rng.integers(len(self)))]
-
-    def features(self, cell: DagCell) -> FloatArray:
-        return np.array(self._tables.normalised[self.index_of(cell)], dtype=np.float64)
-
-    def nearest(self, point: npt.ArrayLike, exclude: Iterable[DagCell] = ()) -> DagCell:
-        """Nearest cell (Euclidean, normalised features) to ``point``; ties go to the lowest index."""
-        query = np.asarray(point, dtype=np.float64)
-        if query.shape != (self.dim,) or not np.all(np.isfinite(query)):
-            raise ValueError(f"point must be a finite vector of shape ({self.dim},), got {query.tolist()!r}")
-        excluded = {self.index_of(cell) for cell in exclude}
-        if len(excluded) >= len(self):
-            raise ValueError(f"all {len(self)} cells of the space are excluded")
-        groups, tree = self._tables.groups, self._tables.tree
-        k = 8
-        while True:
-            k = min(k, len(groups))
-            complete = k == len(groups)
-            distances, found = tree.query(query, k=k)
-            distances, found = np.atleast_1d(distances), np.atleast_1d(found)
-            # Points at the largest returned distance may tie with unreturned ones: trust them only
-            # once every point has been returned.
-            limit = distances[-1]
-            for j in sorted(range(k), key=lambda j: (distances[j], groups[found[j]][0])):
-                if not complete and distances[j] >= limit:
-                    break
-                for i in groups[found[j]]:
-                    if i not in excluded:
-                        return self._tables.cells[i]
-            k *= 4
+        return self._index[(cell.num_vertices, canonical_mask(cell))]
 
     def encode(self, cell: DagCell) -> dict[str, Any]:
         """``{"n": n, "edges": [[u, v], ...]}`` of the canonical form of ``cell``."""
-        canon = self._tables.cells[self.index_of(cell)]
+        canon = self._table.cells[self.index_of(cell)]
         return {"n": canon.num_vertices, "edges": [list(e) for e in canon.edges]}
 
     def decode(self, obj: object) -> DagCell:
@@ -233,13 +136,13 @@ class DagSpace:
                 candidates.append(DagCell(n - 1, kept))
         own = self.index_of(cell)
         indices = sorted({self.index_of(c) for c in candidates} - {own})
-        return tuple(self._tables.cells[i] for i in indices)
+        return tuple(self._table.cells[i] for i in indices)
 
     def mutate(self, cell: DagCell, rng: np.random.Generator) -> DagCell:
         """A uniformly chosen neighbour (one edit); ``cell`` itself only when it has no neighbour."""
         options = self.neighbours(cell)
         if not options:
-            return self._tables.cells[self.index_of(cell)]
+            return self._table.cells[self.index_of(cell)]
         return options[int(rng.integers(len(options)))]
 
     def crossover(self, a: DagCell, b: DagCell, rng: np.random.Generator) -> DagCell:
@@ -248,7 +151,7 @@ class DagSpace:
         The child takes the vertex count of ``a`` or ``b`` (even odds), every edge the parents share and
         each other edge with probability 1/2, restricted to the child's vertices.
         """
-        ca, cb = (self._tables.cells[self.index_of(c)] for c in (a, b))
+        ca, cb = (self._table.cells[self.index_of(c)] for c in (a, b))
         n = ca.num_vertices if rng.random() < 0.5 else cb.num_vertices
         shared = set(ca.edges) & set(cb.edges)
         other = sorted(set(ca.edges) ^ set(cb.edges))

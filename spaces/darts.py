@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from spaces.base import FloatArray, UnitFeatureBox
+
 __all__ = [
     "CELL_TYPES",
     "DARTS_V1",
@@ -39,7 +41,6 @@ __all__ = [
     "named_genotype",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Edge = tuple[str, int]
 
 PRIMITIVES: tuple[str, ...] = (
@@ -236,7 +237,7 @@ def _cell_features(edges: Sequence[Edge], steps: int) -> list[float]:
     return [*fractions, reach, (max(depth) - 1) / max(steps - 1, 1)]
 
 
-class DartsSpace:
+class DartsSpace(UnitFeatureBox):
     """DARTS genotypes with ``steps`` intermediate nodes as a ``CellSpace``.
 
     Features (all in [0, 1]) per cell type: the fraction of each primitive among the cell's edges, the
@@ -266,14 +267,6 @@ class DartsSpace:
         for cell in CELL_TYPES:
             names += [f"{cell}/frac_{op}" for op in PRIMITIVES] + [f"{cell}/input_reach", f"{cell}/depth"]
         return tuple(names)
-
-    @property
-    def dim(self) -> int:
-        return len(self.feature_names)
-
-    @property
-    def bounds(self) -> tuple[FloatArray, FloatArray]:
-        return np.zeros(self.dim), np.ones(self.dim)
 
     def __len__(self) -> int:
         inputs = 1

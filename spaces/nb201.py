@@ -5,7 +5,8 @@ The cells and their architecture string are ``spaces.nb201_cell``'s; the feature
 embeds it by the chosen features min-max normalised to ``[0, 1]`` over the whole space (a feature that is
 constant over the space maps to 0), and finds, edits and encodes cells. Many cells share a feature
 vector (the default features ignore which edge carries which operation), so ``nearest`` breaks ties by
-cell index. The JSON form of a cell is the benchmark's architecture string.
+cell index. The JSON form of a cell is the benchmark's architecture string. The feature table and the
+exact ``nearest`` are ``spaces.tabulated.TabulatedSpace``'s.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import numpy as np
-import numpy.typing as npt
 
-from spaces.base import FloatArray
 from spaces.nb201_cell import EDGES, OPS, Nb201Cell, arch_string, parse_arch
 from spaces.nb201_features import DEFAULT_FEATURES, FEATURES, FeatureFn, register_feature
+from spaces.tabulated import FeatureTable, TabulatedSpace, check_feature_names, tabulate
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -37,42 +36,18 @@ __all__ = [
 ]
 
 _OP_INDEX: Mapping[str, int] = {op: i for i, op in enumerate(OPS)}
-_SIZE: int = len(OPS) ** len(EDGES)
-
-
-@dataclass(frozen=True, eq=False)
-class _Tables:
-    """Everything an ``Nb201Space`` precomputes; shared between equal spaces through ``_build_tables``."""
-
-    cells: tuple[Nb201Cell, ...]
-    raw: FloatArray  # (cells, dim) unnormalised features
-    normalised: FloatArray  # (cells, dim) in [0, 1]
-    groups: tuple[tuple[int, ...], ...]  # cell indices (ascending) per distinct feature vector
-    tree: Any  # cKDTree over the distinct normalised feature vectors, row g holds groups[g]
 
 
 @functools.lru_cache(maxsize=8)
-def _build_tables(features: tuple[FeatureFn, ...]) -> _Tables:
-    """Every cell, its features and a KD-tree over the distinct feature vectors.
+def _build_table(features: tuple[FeatureFn, ...]) -> FeatureTable[Nb201Cell]:
+    """Every cell with its feature table.
 
     Keyed by the feature functions, not their names: a name registered anew never reads stale tables.
     """
-    from scipy.spatial import cKDTree
-
-    cells = tuple(Nb201Cell(ops) for ops in itertools.product(OPS, repeat=len(EDGES)))
-    raw = np.array([[fn(cell) for fn in features] for cell in cells], dtype=np.float64)
-    low, high = raw.min(axis=0), raw.max(axis=0)
-    normalised = (raw - low) / np.where(high > low, high - low, 1.0)
-    unique, inverse = np.unique(normalised, axis=0, return_inverse=True)
-    members: list[list[int]] = [[] for _ in range(len(unique))]
-    for i, group in enumerate(inverse.reshape(-1).tolist()):
-        members[group].append(i)
-    for array in (raw, normalised):
-        array.setflags(write=False)
-    return _Tables(cells, raw, normalised, tuple(tuple(m) for m in members), cKDTree(unique))
+    return tabulate([Nb201Cell(ops) for ops in itertools.product(OPS, repeat=len(EDGES))], features)
 
 
-class Nb201Space:
+class Nb201Space(TabulatedSpace[Nb201Cell]):
     """All 15,625 NAS-Bench-201 cells with a normalised feature embedding (``spaces.base.CellSpace``).
 
     Cells are ordered as ``itertools.product(OPS, repeat=6)`` over the edges of ``EDGES``: the index is
@@ -80,53 +55,12 @@ class Nb201Space:
     """
 
     def __init__(self, feature_names: Iterable[str] = DEFAULT_FEATURES) -> None:
-        names = tuple(feature_names)
-        if not names:
-            raise ValueError(f"feature_names must not be empty; valid names: {sorted(FEATURES)}")
-        unknown = [name for name in names if name not in FEATURES]
-        if unknown:
-            raise ValueError(f"unknown feature name(s) {unknown}; valid names: {sorted(FEATURES)}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"duplicate feature names in {list(names)}")
-        self._feature_names = names
-        self._tables = _build_tables(tuple(FEATURES[name] for name in names))
+        names = check_feature_names(feature_names, FEATURES)
+        super().__init__(names, _build_table(tuple(FEATURES[name] for name in names)))
 
-    def __reduce__(self) -> tuple[type[Nb201Space], tuple[tuple[str, ...]]]:
-        # Pickle the recipe, not the tables: Ray ships searchers (and their space) between processes.
-        return (Nb201Space, (self._feature_names,))
-
-    def __repr__(self) -> str:
-        return f"Nb201Space(feature_names={self._feature_names})"
-
-    def __len__(self) -> int:
-        return _SIZE
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return self._feature_names
-
-    @property
-    def dim(self) -> int:
-        return len(self._feature_names)
-
-    @property
-    def bounds(self) -> tuple[FloatArray, FloatArray]:
-        return np.zeros(self.dim), np.ones(self.dim)
-
-    @property
-    def cells(self) -> tuple[Nb201Cell, ...]:
-        """Every cell of the space, in index order."""
-        return self._tables.cells
-
-    @property
-    def feature_matrix(self) -> FloatArray:
-        """Normalised features of every cell, shape ``(len(space), dim)`` (read-only)."""
-        return self._tables.normalised
-
-    @property
-    def raw_feature_matrix(self) -> FloatArray:
-        """Unnormalised features of every cell, shape ``(len(space), dim)`` (read-only)."""
-        return self._tables.raw
+    def _recipe(self) -> dict[str, Any]:
+        """The constructor's arguments: the feature names."""
+        return {"feature_names": self._feature_names}
 
     def index_of(self, cell: Nb201Cell) -> int:
         """Position of ``cell`` in ``cells``."""
@@ -136,38 +70,6 @@ class Nb201Space:
         for op in cell.ops:
             index = index * len(OPS) + _OP_INDEX[op]
         return index
-
-    def sample(self, rng: np.random.Generator) -> Nb201Cell:
-        return self._tables.cells[int(rng.integers(_SIZE))]
-
-    def features(self, cell: Nb201Cell) -> FloatArray:
-        return np.array(self._tables.normalised[self.index_of(cell)], dtype=np.float64)
-
-    def nearest(self, point: npt.ArrayLike, exclude: Iterable[Nb201Cell] = ()) -> Nb201Cell:
-        """Nearest cell (Euclidean, normalised features) to ``point`` outside ``exclude``; ties: lowest index."""
-        query = np.asarray(point, dtype=np.float64)
-        if query.shape != (self.dim,) or not np.all(np.isfinite(query)):
-            raise ValueError(f"point must be a finite vector of shape ({self.dim},), got {query.tolist()!r}")
-        excluded = {self.index_of(cell) for cell in exclude}
-        if len(excluded) >= _SIZE:
-            raise ValueError(f"all {_SIZE} cells of the space are excluded")
-        groups, tree = self._tables.groups, self._tables.tree
-        k = min(8, len(groups))
-        while True:
-            distances, found = tree.query(query, k=k)
-            distances, found = np.atleast_1d(distances).tolist(), np.atleast_1d(found).tolist()
-            complete = k == len(groups)
-            # A group at the k-th distance may tie with one not returned: trust it only when all returned.
-            limit = distances[-1]
-            candidates: list[tuple[float, int]] = []
-            for distance, group in zip(distances, found, strict=True):
-                if complete or distance < limit:
-                    free = next((i for i in groups[group] if i not in excluded), None)
-                    if free is not None:
-                        candidates.append((distance, free))
-            if candidates:
-                return self._tables.cells[min(candidates)[1]]
-            k = min(4 * k, len(groups))
 
     def encode(self, cell: Nb201Cell) -> str:
         """The benchmark's architecture string of ``cell``."""

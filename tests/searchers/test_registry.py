@@ -9,12 +9,14 @@ import pytest
 from searcher_stub import drive, stub_metrics
 
 import searchers
-from searchers import SEARCHERS, make_searcher
+from searchers import SEARCHERS, make_discrete_searcher, make_searcher
 from searchers.base import BatchSearcher
 from searchers.evolution import EvolutionSearcher
 from searchers.fade import FaDESearcher
 from searchers.random import RandomSearcher
 from searchers.records import PathRecord, paths_from_history
+from searchers.state import STATE_FORMAT
+from searchers.stateful import StatefulSearcher
 from spaces.dag import DagSpace
 
 SPACE = DagSpace(4)
@@ -74,6 +76,24 @@ def test_fade_takes_gamma_step_and_estimator_and_the_others_keep_their_defaults(
     assert evolution.get_state() == EvolutionSearcher(SPACE, 1, 4, 1).get_state()
     random = make_searcher("random", SPACE, 1, 4, 1, gamma=0.25, step=3.0)
     assert random.get_state() == RandomSearcher(SPACE, 1, 4, 1).get_state()
+
+
+def test_the_shared_options_are_keyword_only_and_default_in_one_place() -> None:
+    """repeats, metric, mode and seed go by name (a positional one is refused, never read as another)."""
+    for positional in (
+        lambda: FaDESearcher(SPACE, 1, 4, 1, 0.1, 1.0, 2),
+        lambda: EvolutionSearcher(SPACE, 1, 4, 1, 2, 1, 8, 2),
+        lambda: RandomSearcher(SPACE, 1, 4, 1, 2),
+    ):
+        with pytest.raises(TypeError):
+            positional()
+    for cls in CLASSES.values():
+        searcher = cls(SPACE, 1, 4, 1)
+        assert (searcher.repeats, searcher.seed, searcher.metric, searcher.mode) == (1, 0, "val_acc", "max")
+        assert isinstance(searcher, StatefulSearcher) and searcher.STATE_FORMAT == STATE_FORMAT
+    rea = make_discrete_searcher("rea", SPACE, 5)
+    assert isinstance(rea, StatefulSearcher) and (rea.seed, rea.metric, rea.mode) == (0, "val_acc", "max")
+    assert (rea.population_size, rea.sample_size, rea.config_key) == (10, 3, "arch")
 
 
 @pytest.mark.parametrize("name", ["FaDE", "darts", "", "evolution "])
