@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from hiernas.darts.config import DartsConfig
+from hiernas.darts.config import METHODS, DartsConfig
 from hiernas.darts.search import run_darts_search, search_network_size
 from hiernas.nb201.outputs import write_nb201_outputs
 from spaces.nb201 import parse_arch
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = ["darts", "darts2", "pcdarts", "gdas", "darts-pd"]
 
 
 def test_every_method_runs_one_epoch_as_a_tune_trial(
@@ -30,7 +29,7 @@ def test_every_method_runs_one_epoch_as_a_tune_trial(
     from hiernas.tune.trainables import darts_trainable
 
     # one Tune run, one trial per method (the tiny config's other settings are the same for all)
-    param_space = {**nb201_config("darts").to_dict(), "method": tune.grid_search(METHODS)}
+    param_space = {**nb201_config("darts", pdarts_cells=(1, 1, 1)).to_dict(), "method": tune.grid_search(list(METHODS))}
     tuner = tune.Tuner(
         darts_trainable, param_space=param_space, run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0)
     )
@@ -43,9 +42,9 @@ def test_every_method_runs_one_epoch_as_a_tune_trial(
         assert metrics["final"] is True and result.checkpoint is not None
         assert "genotype" not in metrics
         assert parse_arch(metrics["arch"]).arch_str == metrics["arch"]
-        assert len(metrics["alpha_cell"]) == 6 and len(metrics["alpha_cell"][0]) == 5
+        assert len(metrics["alpha_cell"]) == 6 and len(metrics["alpha_cell"][0]) == 5  # P-DARTS: full width
         assert ("beta_cell" in metrics) == (method in ("pcdarts", "darts-pd"))  # DARTS-PD builds on PC-DARTS
-        assert metrics["stage"] == ("evolution" if method == "darts-pd" else "search")
+        assert metrics["stage"] == {"darts-pd": "evolution", "pdarts": "pdarts-3"}.get(method, "search")
         if method == "gdas":
             assert metrics["temperature"] == pytest.approx(10.0)
 
