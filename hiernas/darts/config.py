@@ -25,7 +25,20 @@ _MODES = {
 
 
 @dataclass(frozen=True)
-class DartsConfig(ConfigBase):
+class BudgetConfig(ConfigBase):
+    """What the cell level's search and retraining configs share: budget caps and mixed precision."""
+
+    max_steps_per_epoch: int | None = None  # None: the whole split
+    max_eval_batches: int | None = None
+    amp: str = "off"  # mixed precision on CUDA: off | bf16 | fp16 (hiernas.device)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_amp(self.amp)
+
+
+@dataclass(frozen=True)
+class DartsConfig(BudgetConfig):
     """One cell-level search trial. Defaults are DARTS (first order, CIFAR-10 search settings).
 
     ``space="nb201"`` searches NAS-Bench-201 cells instead: the benchmark's network with ``channels`` (C=16)
@@ -85,14 +98,9 @@ class DartsConfig(ConfigBase):
     pdarts_ops: tuple[int, ...] | None = None
     pdarts_skip_drop: tuple[float, ...] = (0.0, 0.4, 0.7)
     pdarts_max_skips: int = 2
-    # budget scaling (None = whole splits)
-    max_steps_per_epoch: int | None = None
-    max_eval_batches: int | None = None
-    amp: str = "off"  # mixed precision on CUDA: off | bf16 | fp16 (hiernas.device)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_amp(self.amp)
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {list(METHODS)}")
         if self.base_method not in BASE_METHODS:
@@ -248,7 +256,7 @@ def method_defaults(method: str, base_method: str = "pcdarts") -> dict[str, Any]
 
 
 @dataclass(frozen=True)
-class EvalConfig(ConfigBase):
+class EvalConfig(BudgetConfig):
     """Training a genotype's evaluation network from scratch (DARTS CIFAR-10 settings by default)."""
 
     genotype: Any = None  # genotype JSON (dict or string)
@@ -266,13 +274,9 @@ class EvalConfig(ConfigBase):
     momentum: float = 0.9
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
-    max_steps_per_epoch: int | None = None
-    max_eval_batches: int | None = None
-    amp: str = "off"  # mixed precision on CUDA: off | bf16 | fp16 (hiernas.device)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_amp(self.amp)
         if self.genotype is None:
             raise ValueError("EvalConfig needs a genotype (its JSON form)")
         genotype = self.genotype if isinstance(self.genotype, Genotype) else genotype_from_json(self.genotype)

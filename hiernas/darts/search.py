@@ -40,7 +40,7 @@ from hiernas.darts.architectures import A, Architectures, darts_architectures, n
 from hiernas.darts.config import DartsConfig
 from hiernas.darts.derive import PathChoices, evolve_paths
 from hiernas.darts.search_network import SearchNetwork
-from hiernas.darts.skeleton import count_parameters
+from hiernas.darts.skeleton import count_parameters, num_edges
 from hiernas.datasets import input_spec
 from hiernas.device import Precision, peak_memory_mb
 from hiernas.fairness import fair_schedule, fair_train_steps
@@ -414,15 +414,28 @@ def _pd_stages(
 def search_network_size(cfg: DartsConfig) -> str:
     """One line: the parameters of ``cfg``'s search network (alpha/beta excluded), built on the meta device.
 
-    The data set's channels and classes come from its registry entry, so nothing is loaded.
+    The data set's channels and classes come from its registry entry, so nothing is loaded. P-DARTS: the
+    network of every stage, its edges holding the stage's number of operations taken from the end of the
+    primitive list (the convolutions: the most parameters a stage can have).
     """
     spec = input_spec(cfg.data)
-    with torch.device("meta"):
-        count = count_parameters(build_search_network(cfg, spec.channels, spec.num_classes))
+    primitives = NB201_OPS if cfg.space == "nb201" else PRIMITIVES
+    stages = zip(cfg.stage_cells, cfg.stage_ops, strict=True) if cfg.search_method == "pdarts" else [(None, None)]
+    counts = []
+    for cells, ops in stages:
+        edges = 6 if cfg.space == "nb201" else num_edges(cfg.steps)
+        edge_ops = None if ops is None else [primitives[-ops:]] * edges
+        with torch.device("meta"):
+            network = build_search_network(cfg, spec.channels, spec.num_classes, cells, edge_ops)
+            counts.append(count_parameters(network))
     if cfg.space == "nb201":
         shape = f"NAS-Bench-201 cells, {cfg.nb201_cells} per stage"
     else:
         shape = f"{cfg.layers} cells, {cfg.steps} nodes"
+    if cfg.search_method == "pdarts":
+        sizes = zip(cfg.stage_cells, cfg.stage_ops, counts, strict=True)
+        shape = "stages of " + ", ".join(f"{cells} cells x {ops} ops: at most {count}" for cells, ops, count in sizes)
+    count = counts[-1]
     return (
         f"{count} parameters ({count / 1e6:.6f}M): {cfg.method} search network, C={cfg.channels}, "
         f"{shape}, {spec.num_classes} classes (alpha/beta excluded)"
