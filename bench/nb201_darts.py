@@ -15,6 +15,10 @@ sources for DARTS-PD, ProxylessNAS, PARSEC, P-DARTS, MergeNAS and DropNAS): the
 looked-up accuracy (mean, std over seeds), the wall time per method, and the histogram of operations in
 the derived cells, where a skip-connection collapse shows.
 
+P-DARTS gets the same epochs as the others, split over its three stages (``--epochs // 3`` each, the
+warm-up shortened to leave each stage at least one architecture epoch), and its stages' depths scaled so
+that the last is ``--cells`` deep.
+
 Writes to ``--out``: ``summary.json`` (per method), ``runs.csv`` (per seed) and ``operations.png``.
 """
 
@@ -78,11 +82,18 @@ def build_parser() -> OneLineParser:
 def method_config(method: str, args: argparse.Namespace, data: DataConfig) -> DartsConfig:
     """``method``'s published config in the NAS-Bench-201 space, scaled down by the flags (and only by them)."""
     defaults = DartsConfig.for_method(method, space="nb201")
+    epochs, warmup = args.epochs, min(args.warmup_epochs, defaults.warmup_epochs)
+    stages: dict[str, Any] = {}
+    if method == "pdarts":  # the same epochs as the others, split over its stages; its last stage --cells deep
+        epochs = max(1, args.epochs // len(defaults.stage_cells))
+        warmup = min(warmup, epochs - 1)
+        last = defaults.stage_cells[-1]
+        stages["pdarts_cells"] = tuple(max(1, round(c * args.cells / last)) for c in defaults.stage_cells)
     return DartsConfig.for_method(
-        method, space="nb201", nb201_cells=args.cells, channels=args.channels, epochs=args.epochs,
-        warmup_epochs=min(args.warmup_epochs, defaults.warmup_epochs), max_steps_per_epoch=args.steps_per_epoch or None,
+        method, space="nb201", nb201_cells=args.cells, channels=args.channels, epochs=epochs,
+        warmup_epochs=warmup, max_steps_per_epoch=args.steps_per_epoch or None,
         fair_epochs=min(args.fair_epochs, defaults.fair_epochs),
-        data=data.to_dict() | {"batch_size": min(data.batch_size, defaults.data.batch_size)},
+        data=data.to_dict() | {"batch_size": min(data.batch_size, defaults.data.batch_size)}, **stages,
     )
 
 
