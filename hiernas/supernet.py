@@ -88,7 +88,10 @@ class ChoiceMixin:
     def mix(self, name: str, alpha: Tensor) -> Mixing:
         """The mixing of architecture parameter ``name`` for this forward pass (recorded for the architect)."""
         drop = None if self.drop_prob is None else self.drop_prob.to(alpha.device)
-        mixing = mixing_weights(alpha, self.mode, self.temperature, drop_prob=drop)
+        mode = self.mode
+        if mode is ChoiceMode.DROPOUT and not self.training:  # type: ignore[attr-defined]
+            mode = ChoiceMode.SOFTMAX  # DropNAS drops while training only, like any dropout
+        mixing = mixing_weights(alpha, mode, self.temperature, drop_prob=drop)
         if not hasattr(self, "_sampled"):
             self._sampled: dict[str, Tensor] = {}
         self._sampled[name] = mixing.active_mask().detach()

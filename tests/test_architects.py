@@ -154,6 +154,9 @@ def test_dropnas_dropped_operations_get_no_gradient(space: str) -> None:
                 else:
                     assert p.grad is not None
     assert checked > 0
+    model.eval()  # evaluation runs every operation: dropout is for training only
+    model(_batch()[0])
+    assert all(mask is None or mask.all() for mask in model.sampled_masks())
 
 
 def test_choice_mixin_finds_architecture_parameters_in_registration_order() -> None:
