@@ -46,8 +46,8 @@ import torch
 from hiernas.bilevel import Architect
 from hiernas.cli.common import OneLineParser, non_negative_int, positive_int
 from hiernas.darts.config import METHODS, SPACES, DartsConfig
-from hiernas.darts.search import build_search_network, make_architect
 from hiernas.darts.skeleton import num_edges
+from hiernas.darts.supernets import build_search_network, make_architect
 from hiernas.results import write_csv, write_json
 from spaces.darts import PRIMITIVES
 from spaces.nb201 import EDGES as NB201_EDGES

@@ -79,7 +79,7 @@ def build_config(args: argparse.Namespace) -> DartsConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hiernas.darts.search import search_network_size
+    from hiernas.darts.supernets import search_network_size
 
     cfg = build_config(args)
     if args.params_only:

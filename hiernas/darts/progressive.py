@@ -37,9 +37,10 @@ import torch
 from hiernas.checkpoint import Part, Report, State, resume_from, snapshot
 from hiernas.darts.config import DartsConfig
 from hiernas.darts.derive import derive_genotype
-from hiernas.darts.search import CellSearchNetwork, _Run, _search_epoch, _setup, arch_metrics
+from hiernas.darts.search import _Run, _search_epoch, _setup
 from hiernas.darts.search_network import CELL_TYPES, SearchNetwork
 from hiernas.darts.skeleton import edge_index, num_edges
+from hiernas.darts.supernets import CellSearchNetwork, arch_metrics
 from hiernas.nb201.derive import derive_cell
 from hiernas.nb201.search_network import Nb201SearchNetwork
 from hiernas.splits import Splits, darts_split

@@ -16,7 +16,7 @@ from hiernas.cli.main import COMMANDS, build_parser
 from hiernas.config import DataConfig
 from hiernas.darts.config import DartsConfig, EvalConfig
 from hiernas.darts.retrain import eval_network_size
-from hiernas.darts.search import search_network_size
+from hiernas.darts.supernets import search_network_size
 from hiernas.datasets import InputSpec, input_spec, load_dataset
 from spaces.darts import named_genotype
 

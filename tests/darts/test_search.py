@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from hiernas.darts.config import DartsConfig, method_defaults
-from hiernas.darts.search import build_search_network, run_darts_search, temperature_at
+from hiernas.darts.search import run_darts_search, temperature_at
+from hiernas.darts.supernets import build_search_network
 from spaces.darts import genotype_from_json
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from hiernas.darts.config import METHODS, DartsConfig
-from hiernas.darts.search import run_darts_search, search_network_size
+from hiernas.darts.search import run_darts_search
+from hiernas.darts.supernets import search_network_size
 from hiernas.nb201.outputs import write_nb201_outputs
 from spaces.nb201 import parse_arch
 
