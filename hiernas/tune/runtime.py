@@ -16,6 +16,7 @@ from ray import tune
 from tqdm import tqdm
 
 from hiernas.errors import ResourceError, TrialError
+from hiernas.tune.checkpoint_repair import CheckpointRepair
 from hiernas.tune.storage import is_local, join
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def make_tuner(
     checkpoints; errored ones too when ``resume_errored``). ``snapshot_each_checkpoint`` keeps only each
     trial's newest checkpoint and makes Tune snapshot the experiment (trial table and searcher state) at
     every trial checkpoint instead of about every 10 s (Tune forces a snapshot every ``num_to_keep``
-    checkpoints of a trial), so that a driver killed at any moment resumes from what had finished.
+    checkpoints of a trial), so that a driver killed at any moment resumes from what had finished; a
+    restored trial whose recorded checkpoint is gone resumes from its newest stored one (``CheckpointRepair``).
     ``tune_options`` go to ``tune.TuneConfig`` (search algorithm, scheduler, metric, concurrency, ...).
     """
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
@@ -176,7 +178,7 @@ def make_tuner(
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1 if snapshot_each_checkpoint else None),
-            callbacks=list(callbacks),
+            callbacks=[*callbacks, CheckpointRepair()],
         ),
     )
 
