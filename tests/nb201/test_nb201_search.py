@@ -32,7 +32,10 @@ def test_every_method_runs_one_epoch_as_a_tune_trial(
     # one Tune run, one trial per method (the tiny config's other settings are the same for all)
     param_space = {**nb201_config("darts", pdarts_cells=(1, 1, 1)).to_dict(), "method": tune.grid_search(list(METHODS))}
     tuner = tune.Tuner(
-        darts_trainable, param_space=param_space, run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0)
+        darts_trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(reuse_actors=True),  # one actor per CPU for all trials: no start-up each
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
     )
     results = tuner.fit()
     assert len(results) == len(METHODS)

@@ -23,6 +23,7 @@ def test_every_method_runs_as_a_tune_trial(
     tuner = tune.Tuner(
         darts_trainable,
         param_space={**base, "method": tune.grid_search(list(METHODS))},
+        tune_config=tune.TuneConfig(reuse_actors=True),  # one actor per CPU for all trials: no start-up each
         run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
     )
     results = tuner.fit()
