@@ -54,8 +54,11 @@ def repair_checkpoint(trial: Any) -> str | None:
     return f"{missing} -> {newest}"
 
 
-class CheckpointRepair(tune.Callback):
-    """Once per driver, before Tune starts any trial: repair the restored trials' checkpoint records."""
+class FirstStepCallback(tune.Callback):
+    """A Tune callback that acts once per driver, before Tune starts any trial (also after a restore: the flag
+    is left out of the pickled state)."""
+
+    _done = False  # a callback pickled by an older version lacks the attribute
 
     def __init__(self) -> None:
         self._done = False
@@ -64,9 +67,18 @@ class CheckpointRepair(tune.Callback):
         return {**self.__dict__, "_done": False}
 
     def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        if self._done:
-            return
-        self._done = True
+        if not self._done:
+            self._done = True
+            self.on_first_step(trials)
+
+    def on_first_step(self, trials: list[Any]) -> None:
+        """What to do with the trial table (restored or empty) before any trial starts."""
+
+
+class CheckpointRepair(FirstStepCallback):
+    """Repairs the restored trials' checkpoint records before Tune restarts them."""
+
+    def on_first_step(self, trials: list[Any]) -> None:
         for trial in trials:
             changed = repair_checkpoint(trial)
             if changed:

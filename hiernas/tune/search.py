@@ -33,6 +33,7 @@ from hiernas.fade.standalone import standalone_config
 from hiernas.results import read_json, write_json
 from hiernas.splits import make_splits
 from hiernas.tune import storage as store
+from hiernas.tune.checkpoint_repair import FirstStepCallback
 from hiernas.tune.race import RaceSchedule, distinct_paths, run_race
 from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
@@ -126,7 +127,7 @@ def search_storage(results_dir: str, storage: str | None, restoring: bool) -> st
     return str(recorded)
 
 
-class TrialTableSync(tune.Callback):
+class TrialTableSync(FirstStepCallback):
     """Hands Tune's restored trial table to the searcher once, before Tune first asks it for trials.
 
     Tune uploads its trial table and the searcher state as separate files in the background, so a killed
@@ -136,16 +137,10 @@ class TrialTableSync(tune.Callback):
     """
 
     def __init__(self, searcher: BatchSearcher) -> None:
+        super().__init__()
         self.searcher = searcher
-        self._synced = False
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_synced": False}
-
-    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        if self._synced:
-            return
-        self._synced = True
+    def on_first_step(self, trials: list[Any]) -> None:
         table = [KnownTrial(t.trial_id, t.status, t.last_result or None, t.config) for t in trials]
         done = self.searcher.reconcile(table)
         if any(done.values()):
