@@ -57,6 +57,15 @@ def make_edge(
     return MixedChoice([build(n) for n in names], channel_fraction=channel_fraction, bypass=bypass)
 
 
+def full_width(weights: Tensor, edge_ops: Sequence[Sequence[str]], primitives: Sequence[str]) -> Tensor:
+    """Per-edge weights ``(E, k)`` over each edge's own operations placed in ``primitives``' columns
+    ``(E, n)``; operations an edge does not hold (P-DARTS' pruned ones) get 0."""
+    full = weights.new_zeros(weights.shape[0], len(primitives))
+    for e, ops in enumerate(edge_ops):
+        full[e, [primitives.index(op) for op in ops]] = weights[e]
+    return full
+
+
 def drop_probabilities(primitives: Sequence[str], drop_prob: Mapping[str, float] | None) -> Tensor | None:
     """DropNAS: the drop probability of each of ``primitives`` (a tensor (n,)), or None when off."""
     if drop_prob is None:

@@ -21,7 +21,7 @@ from hiernas.darts.ops import FactorizedReduce, ReLUConvBN, make_op
 from hiernas.darts.skeleton import edge_index, num_edges, stack_cells, stem
 from hiernas.merged import DARTS_CONVS
 from hiernas.mixed import ChoiceMode, MixedChoice, edge_normalisation
-from hiernas.supernet import ChoiceMixin, drop_probabilities, make_edge
+from hiernas.supernet import ChoiceMixin, drop_probabilities, full_width, make_edge
 from spaces.darts import PRIMITIVES, Genotype
 
 CELL_TYPES = ("normal", "reduce")
@@ -255,10 +255,7 @@ class SearchNetwork(ChoiceMixin, nn.Module):
             weights = F.softmax(alpha.detach(), dim=-1)
             edge = self.edge_weights(kind)
             weights = weights if edge is None else weights * edge.detach().unsqueeze(-1)
-            full = weights.new_zeros(weights.shape[0], len(self.primitives))
-            for e, ops in enumerate(self.edge_primitives[kind]):
-                full[e, [self.primitives.index(op) for op in ops]] = weights[e]
-            out[kind] = full
+            out[kind] = full_width(weights, self.edge_primitives[kind], self.primitives)
         return out
 
     def genotype(self) -> Genotype:

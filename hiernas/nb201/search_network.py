@@ -26,7 +26,7 @@ from hiernas.mixed import ChoiceMode, MixedChoice, edge_normalisation
 from hiernas.nb201.derive import derive_cell
 from hiernas.nb201.ops import make_nb201_op
 from hiernas.nb201.skeleton import NODE_EDGES, Nb201Skeleton, cell_sum
-from hiernas.supernet import ChoiceMixin, drop_probabilities, make_edge
+from hiernas.supernet import ChoiceMixin, drop_probabilities, full_width, make_edge
 from spaces.nb201 import EDGES, OPS, Nb201Cell
 
 
@@ -169,10 +169,7 @@ class Nb201SearchNetwork(ChoiceMixin, Nb201Skeleton):
         weights = F.softmax(self.alpha_cell.detach(), dim=-1)
         edge = self.edge_weights()
         weights = weights if edge is None else weights * edge.detach().unsqueeze(-1)
-        full = weights.new_zeros(len(EDGES), len(OPS))
-        for e, ops in enumerate(self.edge_ops):
-            full[e, [OPS.index(op) for op in ops]] = weights[e]
-        return full
+        return full_width(weights, self.edge_ops, OPS)
 
     def genotype(self) -> Nb201Cell:
         """The derived cell: the strongest of the five operations on every edge, ``none`` included."""
