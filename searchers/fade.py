@@ -5,7 +5,12 @@ random at the start). Row ``i`` of the next hyper-architecture holds the cells n
 ``M_i + gamma * m * e_k`` and ``M_i - gamma * m * e_k`` for ``window // 2`` directions ``(k, m)``, in that
 order (+ then -), preceded by the cell nearest to ``M_i`` itself (the anchor's own cell) when ``window`` is
 odd. Cells in a row are distinct: when a probe's nearest cell is already in the row, the nearest one not
-yet in it is taken.
+yet in it is taken. Equally near cells (``TIES``): ``"random"`` (default) draws one uniformly from the
+searcher's generator; ``"index"`` takes the space's fixed rule (the lowest index, the behaviour before
+issue 12). Deviation from the paper, which does not say: many cells share one feature vector (on
+NAS-Bench-201 the default features give 853 distinct points for 15,625 cells), and a fixed rule hides
+every other cell of a group from the search. On NAS-Bench-201 the optimum sits in a group of 15 that the
+lowest-index rule never proposes (``bench/nb201_search.py``).
 
 Directions (``choose_directions``), with ``p = window // 2`` pairs and ``d = dim``:
 - ``p == d``: every axis once, ``m = 1`` (the paper's case ``dim = w / 2``).
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ESTIMATORS",
     "TARGETS",
+    "TIES",
     "Direction",
     "FaDESearcher",
     "ProbedRow",
@@ -73,6 +79,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ESTIMATORS = ("least_squares", "pairs", "paper")
+TIES = ("random", "index")
 TARGETS = ("beta", "log_beta")
 RIDGE = 0.1  # relative to the mean eigenvalue of the offsets' scatter (ridge_least_squares)
 MIN_RIDGE = 1e-6  # with ridge 0: only where the offsets leave the slope undetermined
@@ -223,11 +230,14 @@ class PseudoGradientStep:
         return np.clip(moved, bounds[0], bounds[1])
 
 
-def row_candidates(space: CellSpace[Any], points: Sequence[FloatArray]) -> list[Any]:
-    """The distinct cells nearest to ``points``, in order (a repeated nearest cell gives way to the next)."""
+def row_candidates(
+    space: CellSpace[Any], points: Sequence[FloatArray], rng: np.random.Generator | None = None
+) -> list[Any]:
+    """The distinct cells nearest to ``points``, in order (a repeated nearest cell gives way to the next);
+    equally near cells: a uniform draw from ``rng``, or the space's fixed rule without one."""
     row: list[Any] = []
     for point in points:
-        row.append(space.nearest(point, exclude=row))
+        row.append(space.nearest(point, exclude=row, rng=rng))
     return row
 
 
@@ -264,10 +274,14 @@ class FaDESearcher(BatchSearcher):
         *,
         estimator: str = "least_squares",
         target: str = "beta",
+        ties: str = "random",
         **options: Unpack[BatchOptions],
     ) -> None:
         super().__init__(space, depth, window, iterations, **options)
         self.pseudo_gradient = PseudoGradientStep(gamma=gamma, step=step, estimator=estimator, target=target)
+        if ties not in TIES:
+            raise ValueError(f"ties must be one of {list(TIES)}, got {ties!r}")
+        self.ties = ties
         self._anchors: FloatArray | None = None
 
     @property
@@ -284,7 +298,7 @@ class FaDESearcher(BatchSearcher):
         for anchor in self._anchors:
             row_directions = choose_directions(self.space.dim, self.window // 2, self._rng)
             points = self.pseudo_gradient.probe_points(anchor, row_directions, include_anchor)
-            rows.append(row_candidates(self.space, points))
+            rows.append(row_candidates(self.space, points, self._rng if self.ties == "random" else None))
             directions.append([[d.axis, d.multiple] for d in row_directions])
         return Proposal(
             cells=[[self.space.encode(cell) for cell in row] for row in rows],
@@ -332,10 +346,15 @@ class FaDESearcher(BatchSearcher):
         return f"{super().describe(record)}, anchors [{anchors}]"
 
     def _all_settings(self) -> dict[str, Any]:
-        """The base settings and the pseudo-gradient step's (probe width, step size, estimator, target)."""
+        """The base settings, the pseudo-gradient step's (probe width, step size, estimator, target), the ties."""
         step = self.pseudo_gradient
-        own = {"gamma": step.gamma, "step": step.step, "estimator": step.estimator, "target": step.target}
+        own = {"gamma": step.gamma, "step": step.step, "estimator": step.estimator, "target": step.target,
+               "ties": self.ties}
         return {**super()._all_settings(), **own}
+
+    def _check_settings(self, saved: Mapping[str, Any]) -> None:
+        # states saved before ties were drawn took the space's fixed rule
+        super()._check_settings({"ties": "index", **saved})
 
     def _algorithm_state(self) -> dict[str, Any]:
         return {"anchors": None if self._anchors is None else self._anchors.tolist()}

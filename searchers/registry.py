@@ -7,9 +7,9 @@
 (which ``hiernas.tune.search``'s hierarchical search accepts).
 
 Every searcher gets the same budget (``iterations`` batches of ``repeats`` trials over ``depth`` rows of
-``window`` cells), the same metric and mode and the same seed; ``gamma``, ``step`` and ``estimator`` are
-FaDE's own (its probe width, step size and pseudo-gradient estimator, ``searchers.fade.ESTIMATORS``) and
-are ignored by the others, which keep their defaults otherwise.
+``window`` cells), the same metric and mode and the same seed; ``gamma``, ``step``, ``estimator`` and
+``ties`` are FaDE's own (its probe width, step size, pseudo-gradient estimator ``searchers.fade.ESTIMATORS``
+and tie rule ``searchers.fade.TIES``) and are ignored by the others, which keep their defaults otherwise.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def make_searcher(
     gamma: float = 0.1,
     step: float = 1.0,
     estimator: str = "least_squares",
+    ties: str = "random",
     **options: Unpack[BatchOptions],
 ) -> BatchSearcher:
     """The searcher called ``name`` (one of ``SEARCHERS``) over ``space``; a ValueError for another name.
@@ -50,7 +51,7 @@ def make_searcher(
     """
     if name == "fade":
         return FaDESearcher(
-            space, depth, window, iterations, gamma=gamma, step=step, estimator=estimator, **options
+            space, depth, window, iterations, gamma=gamma, step=step, estimator=estimator, ties=ties, **options
         )
     if name == "evolution":
         return EvolutionSearcher(space, depth, window, iterations, **options)

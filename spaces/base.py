@@ -54,8 +54,13 @@ class CellSpace(Protocol[CellT]):
         """Normalised feature vector of ``cell``, shape ``(dim,)``, entries in ``[0, 1]``."""
         ...
 
-    def nearest(self, point: npt.ArrayLike, exclude: Iterable[CellT] = ()) -> CellT:
-        """The cell whose features are nearest to ``point``, skipping the cells in ``exclude``."""
+    def nearest(
+        self, point: npt.ArrayLike, exclude: Iterable[CellT] = (), rng: np.random.Generator | None = None
+    ) -> CellT:
+        """The cell whose features are nearest to ``point``, skipping the cells in ``exclude``.
+
+        Equally near cells: a uniform one drawn from ``rng`` when given, else the space's fixed rule.
+        """
         ...
 
     def encode(self, cell: CellT) -> Json:

@@ -308,8 +308,11 @@ class DartsSpace(UnitFeatureBox):
             self._tree = cKDTree(np.stack([self.features(g) for g in self._pool]))
         return self._pool, self._tree
 
-    def nearest(self, point: npt.ArrayLike, exclude: Iterable[Genotype] = ()) -> Genotype:
-        """The pooled genotype nearest to ``point`` (Euclidean), skipping ``exclude``."""
+    def nearest(
+        self, point: npt.ArrayLike, exclude: Iterable[Genotype] = (), rng: np.random.Generator | None = None
+    ) -> Genotype:
+        """The pooled genotype nearest to ``point`` (Euclidean), skipping ``exclude``; equally near ones:
+        a uniform draw from ``rng`` when given, else the pool's order."""
         target = np.asarray(point, dtype=np.float64).reshape(-1)
         if target.shape != (self.dim,):
             raise ValueError(f"point must have {self.dim} entries, got {target.shape}")
@@ -317,10 +320,18 @@ class DartsSpace(UnitFeatureBox):
         excluded = set(exclude)
         k = min(len(pool), len(excluded) + 1)
         while True:
-            _, indices = tree.query(target, k=k)
-            for index in np.atleast_1d(indices):
-                if pool[int(index)] not in excluded:
-                    return pool[int(index)]
+            distances, indices = tree.query(target, k=k)
+            free = [
+                (float(d), int(i))
+                for d, i in zip(np.atleast_1d(distances), np.atleast_1d(indices), strict=True)
+                if pool[int(i)] not in excluded
+            ]
+            # the last distance returned may tie with a genotype not returned: widen unless it is ruled out
+            if free and (k == len(pool) or free[0][0] < float(np.atleast_1d(distances)[-1])):
+                if rng is None:
+                    return pool[free[0][1]]
+                tied = [i for d, i in free if d <= free[0][0] + 1e-12]
+                return pool[tied[int(rng.integers(len(tied)))]]
             if k == len(pool):
                 raise ValueError("every genotype in the nearest-neighbour pool is excluded")
             k = min(len(pool), 2 * k)

@@ -21,6 +21,8 @@ from spaces.base import CellT, FloatArray, UnitFeatureBox
 
 __all__ = ["FeatureTable", "TabulatedSpace", "check_feature_names", "tabulate"]
 
+_TIE_TOLERANCE = 1e-12  # distances this close count as equal (the KD-tree's float rounding)
+
 
 @dataclass(frozen=True, eq=False)
 class FeatureTable(Generic[CellT]):
@@ -128,8 +130,15 @@ class TabulatedSpace(UnitFeatureBox, Generic[CellT]):
         """Normalised feature vector of ``cell`` (a copy)."""
         return np.array(self._table.normalised[self.index_of(cell)], dtype=np.float64)
 
-    def nearest(self, point: npt.ArrayLike, exclude: Iterable[CellT] = ()) -> CellT:
-        """Nearest cell (Euclidean, normalised features) to ``point`` outside ``exclude``; ties: ``NEAREST_TIES``."""
+    def nearest(
+        self, point: npt.ArrayLike, exclude: Iterable[CellT] = (), rng: np.random.Generator | None = None
+    ) -> CellT:
+        """Nearest cell (Euclidean, normalised features) to ``point`` outside ``exclude``.
+
+        Ties (cells of one feature group, or groups at the same distance): with ``rng`` a uniform draw
+        among every free tied cell, else ``NEAREST_TIES``. Many cells share a feature vector, so a fixed
+        rule would hide all but one cell of a group from a search that moves in feature space.
+        """
         query = np.asarray(point, dtype=np.float64)
         if query.shape != (self.dim,) or not np.all(np.isfinite(query)):
             raise ValueError(f"point must be a finite vector of shape ({self.dim},), got {query.tolist()!r}")
@@ -145,12 +154,23 @@ class TabulatedSpace(UnitFeatureBox, Generic[CellT]):
             # A group at the k-th distance may tie with one not returned: trust it only when all returned.
             limit = distances[-1]
             candidates: list[tuple[float, int, int]] = []  # (distance, tie order, free cell)
+            tied: list[int] = []  # with rng: every free cell at the smallest distance
             for distance, group in zip(distances, found, strict=True):
-                if complete or distance < limit:
-                    free = next((i for i in groups[group] if i not in excluded), None)
-                    if free is not None:
-                        order = groups[group][0] if self.NEAREST_TIES == "group" else free
-                        candidates.append((distance, order, free))
+                if not (complete or distance < limit):
+                    continue
+                free = [i for i in groups[group] if i not in excluded]
+                if not free:
+                    continue
+                if rng is not None:
+                    if not tied or distance <= candidates[0][0] + _TIE_TOLERANCE:
+                        tied += free
+                        candidates.append((distance, 0, free[0]))
+                    continue
+                order = groups[group][0] if self.NEAREST_TIES == "group" else free[0]
+                candidates.append((distance, order, free[0]))
+            if tied:
+                assert rng is not None
+                return self._table.cells[tied[int(rng.integers(len(tied)))]]
             if candidates:
                 return self._table.cells[min(candidates)[2]]
             k = min(4 * k, len(groups))

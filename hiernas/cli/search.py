@@ -29,6 +29,8 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--step", type=float, default=1.0, help="pseudo-gradient step size lambda, > 0")
     p.add_argument("--fade-step", default="least_squares", choices=("least_squares", "pairs", "paper"),
                    help="FaDE's pseudo-gradient: least squares on the cells' real offsets, or equation (1)")
+    p.add_argument("--fade-ties", default="random", choices=("random", "index"),
+                   help="FaDE's choice among cells equally near a probe: a seeded uniform draw, or the lowest index")
     p.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
                    help="what ranks the cells: the architecture weights, or the validation accuracy of sampled "
                         "paths with the trained shared weights (DARTS-PD's path scores; measured the better "
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
-        step=args.step, fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs,
+        step=args.step, fade_step=args.fade_step, fade_ties=args.fade_ties, rank=args.rank,
+        final_epochs=args.final_epochs,
         race_paths=args.race_paths,
         race_epochs=args.race_epochs, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         max_concurrent=args.max_concurrent, max_failures=args.max_failures,

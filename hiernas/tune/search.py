@@ -56,6 +56,7 @@ class SearchSettings:
     gamma: float = 0.1
     step: float = 1.0
     fade_step: str = "least_squares"  # FaDE's pseudo-gradient estimator: searchers.fade.ESTIMATORS
+    fade_ties: str = "random"  # FaDE's choice among equally near cells: searchers.fade.TIES
     rank: str = "alpha"  # what ranks the cells: alpha | pathwise (the trials must score paths: train.eval_paths)
     max_vertices: int = 6
     final_epochs: int = 15
@@ -75,6 +76,8 @@ class SearchSettings:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         if not self.step > 0:
             raise ValueError(f"step must be > 0, got {self.step}")
+        if self.fade_ties not in ("random", "index"):
+            raise ValueError(f"fade_ties must be random or index, got {self.fade_ties!r}")
         if self.rank not in RANK_SOURCES:
             raise ValueError(f"rank must be one of {list(RANK_SOURCES)}, got {self.rank!r}")
         if self.race_paths < 0 or self.race_epochs < 1:
@@ -90,7 +93,7 @@ def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher
     searcher = make_searcher(
         settings.searcher, make_space(base.model.space, settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,
-        estimator=settings.fade_step,
+        estimator=settings.fade_step, ties=settings.fade_ties,
     )
     searcher.set_rank_source(settings.rank)
     return searcher
@@ -111,6 +114,8 @@ def check_resume(results_dir: str, settings: SearchSettings, base: TrialConfig, 
     if not os.path.exists(marker):
         raise ValueError(f"cannot resume: {results_dir} holds no search (no search_config.json)")
     saved = read_json(marker)
+    if isinstance(saved.get("search"), dict):
+        saved["search"] = {"fade_ties": "index", **saved["search"]}  # searches from before ties were drawn
     if {key: saved.get(key) for key in ("search", "trial")} != _fingerprint(settings, base):
         raise ValueError(f"cannot resume: {results_dir} belongs to a different configuration")
     return True

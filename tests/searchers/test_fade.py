@@ -225,6 +225,41 @@ def test_choose_directions_cases() -> None:
 def test_row_candidates_are_distinct_even_for_one_point(space: DagSpace) -> None:
     row = row_candidates(space, [np.full(3, 0.5)] * 5)
     assert len(set(row)) == 5
+    drawn = row_candidates(space, [np.full(3, 0.5)] * 5, np.random.default_rng(0))
+    assert len(set(drawn)) == 5
+    distance = [float(np.linalg.norm(space.features(cell) - 0.5)) for cell in row]
+    assert sorted(float(np.linalg.norm(space.features(cell) - 0.5)) for cell in drawn) == pytest.approx(distance)
+
+
+def test_ties_are_drawn_by_default_and_index_keeps_the_fixed_rule(space: DagSpace) -> None:
+    with pytest.raises(ValueError, match="ties must be one of"):
+        FaDESearcher(space, depth=1, window=4, iterations=1, ties="first")
+    searchers = {
+        ties: [FaDESearcher(space, depth=3, window=5, iterations=1, seed=seed, ties=ties) for seed in range(6)]
+        for ties in ("random", "index")
+    }
+    for ties, group in searchers.items():
+        for searcher in group:
+            config = searcher.suggest("a")
+            anchors = searcher.anchors
+            assert isinstance(config, dict) and anchors is not None
+            first = [space.decode(row[0]) for row in config["cells"]]
+            nearest = [space.nearest(anchor) for anchor in anchors]
+            if ties == "index":
+                assert first == nearest
+            for cell, other in zip(first, nearest, strict=True):  # equally near (up to float rounding)
+                np.testing.assert_allclose(space.features(cell), space.features(other), atol=1e-12)
+    assert searchers["random"][0].get_state()["settings"]["ties"] == "random"
+    again = FaDESearcher(space, depth=3, window=5, iterations=1, seed=0)
+    assert again.suggest("a") == FaDESearcher(space, depth=3, window=5, iterations=1, seed=0).suggest("a")
+
+
+def test_a_state_saved_before_ties_were_drawn_restores_with_index_ties(space: DagSpace) -> None:
+    state = FaDESearcher(space, depth=1, window=4, iterations=2, seed=0, ties="index").get_state()
+    del state["settings"]["ties"]
+    FaDESearcher(space, depth=1, window=4, iterations=2, seed=0, ties="index").set_state(state)
+    with pytest.raises(ValueError):
+        FaDESearcher(space, depth=1, window=4, iterations=2, seed=0).set_state(state)
 
 
 # ---------------------------------------------------------------- the searcher
@@ -265,7 +300,8 @@ def test_batch_protocol(space: DagSpace) -> None:
     for row, anchor in zip(first["cells"], anchors, strict=True):
         cells = [space.decode(obj) for obj in row]
         assert len(set(cells)) == 5
-        assert cells[0] == space.nearest(anchor)  # odd window: the anchor's own cell first
+        # odd window: the anchor's own cell first (a cell of the nearest feature group: ties are drawn)
+        np.testing.assert_allclose(space.features(cells[0]), space.features(space.nearest(anchor)), atol=1e-12)
     for i, config in enumerate(configs[:2]):
         assert isinstance(config, dict)
         searcher.on_trial_complete(trial_id=f"a{i}", result=stub_metrics(config), error=False)

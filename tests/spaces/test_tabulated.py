@@ -53,6 +53,28 @@ def test_equidistant_groups_tie_by_cell_or_by_group() -> None:
     assert DagSpace.NEAREST_TIES == "group" and Nb201Space.NEAREST_TIES == "cell"
 
 
+def test_a_generator_draws_uniformly_among_every_tied_free_cell() -> None:
+    space = Line()
+    draws = [space.nearest([0.5], exclude=[0], rng=np.random.default_rng(seed)) for seed in range(200)]
+    assert set(draws) == {1, 2, 3}  # both groups are 0.5 away; cell 0 is excluded
+    assert all(draws.count(cell) > 40 for cell in (1, 2, 3))
+    near = [space.nearest([0.2], rng=np.random.default_rng(seed)) for seed in range(50)]
+    assert set(near) == {0, 3}  # a nearer group is never left for a farther one
+    assert space.nearest([0.9], exclude=[1], rng=np.random.default_rng(0)) == 2
+    first = [space.nearest([0.5], rng=np.random.default_rng(7)) for _ in range(3)]
+    assert len(set(first)) == 1  # one seed, one draw
+
+
+def test_nb201_twins_are_all_reachable_with_a_generator() -> None:
+    space = Nb201Space()
+    group = next(g for g in space._table.groups if len(g) >= 5)
+    point = space.feature_matrix[group[0]]
+    rng = np.random.default_rng(0)
+    found = {space.index_of(space.nearest(point, rng=rng)) for _ in range(300)}
+    assert found == set(group)  # without a generator only group[0] is ever returned
+    assert space.index_of(space.nearest(point)) == group[0]
+
+
 def test_spaces_pickle_and_print_as_their_recipe() -> None:
     space = GroupLine()
     assert repr(space) == "GroupLine()"
