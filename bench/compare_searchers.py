@@ -53,8 +53,8 @@ from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
 from searchers.fade import ESTIMATORS
 
-BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "batch_size",
-               "choice_mode", "fade_step", "rank", "rank_paths")  # a results directory holds runs of one budget only
+BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "final_seeds",
+               "batch_size", "choice_mode", "fade_step", "rank", "rank_paths")  # one budget per results directory
 
 
 def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs: int) -> TrialConfig:
@@ -71,7 +71,8 @@ def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs
 def search_settings(args: argparse.Namespace, searcher: str) -> SearchSettings:
     """The outer search's settings: the same for every searcher except its name."""
     return SearchSettings(searcher=searcher, iterations=args.iterations, repeats=args.repeats,
-                          fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs)
+                          fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs,
+                          final_seeds=args.final_seeds)
 
 
 def hyper_epochs(args: argparse.Namespace, searcher: str) -> int:
@@ -174,7 +175,7 @@ def plot(path: str, rows: list[dict[str, Any]], summaries: dict[str, Any], searc
 def check_budget(args: argparse.Namespace) -> None:
     """Refuse an ``--out`` that holds runs of another budget; record this one."""
     path, budget = os.path.join(args.out, "comparison.json"), {k: getattr(args, k) for k in BUDGET_KEYS}
-    if os.path.exists(path) and read_json(path) != budget:
+    if os.path.exists(path) and {"final_seeds": 1, **read_json(path)} != budget:  # older ones trained one seed
         raise SystemExit(f"{args.out} holds a comparison with other settings ({read_json(path)}); "
                          f"choose another --out")
     os.makedirs(args.out, exist_ok=True)
@@ -195,6 +196,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="trials per iteration")
     parser.add_argument("--trial-epochs", type=int, default=2, help="trained epochs per trial (the budget unit)")
     parser.add_argument("--final-epochs", type=int, default=15, help="stand-alone epochs of the chosen path")
+    parser.add_argument("--final-seeds", type=int, default=1,
+                        help="final trainings of the chosen path (seeds apart, one split): its accuracy is their mean")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,

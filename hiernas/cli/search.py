@@ -45,6 +45,9 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--max-failures", type=cli.non_negative_int, default=2, help="retries of a failed trial")
     p.add_argument("--resume", action="store_true", help="continue the search in --results")
     p.add_argument("--final-epochs", type=cli.non_negative_int, default=15, help="stand-alone epochs of the best path")
+    p.add_argument("--final-seeds", type=cli.positive_int, default=1,
+                   help="final trainings of the best path (seeds --seed, +1, ...; one data split): test_acc is "
+                        "their mean, less noisy than one training")
     p.add_argument("--race-paths", type=cli.non_negative_int, default=4,
                    help="top paths over all iterations raced stand-alone under ASHA for the final training "
                         "(0 or 1: the searcher's best)")
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,
         step=args.step, fade_step=args.fade_step, fade_ties=args.fade_ties, rank=args.rank,
-        final_epochs=args.final_epochs,
+        final_epochs=args.final_epochs, final_seeds=args.final_seeds,
         race_paths=args.race_paths,
         race_epochs=args.race_epochs, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         max_concurrent=args.max_concurrent, max_failures=args.max_failures,

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 from ray import tune
 
 from hiernas.benchmark_table import BenchmarkTable, benchmark_entry
@@ -60,6 +61,7 @@ class SearchSettings:
     rank: str = "alpha"  # what ranks the cells: alpha | pathwise (the trials must score paths: train.eval_paths)
     max_vertices: int = 6
     final_epochs: int = 15
+    final_seeds: int = 1  # final trainings of the chosen path (seeds base.seed, +1, ...); test_acc is their mean
     race_paths: int = 4  # top paths over all iterations raced under ASHA; 0 or 1: the searcher's best wins
     race_epochs: int = 6  # ASHA's max_t: stand-alone epochs of a path that survives every rung
     cpus_per_trial: float = 1
@@ -80,6 +82,8 @@ class SearchSettings:
             raise ValueError(f"fade_ties must be random or index, got {self.fade_ties!r}")
         if self.rank not in RANK_SOURCES:
             raise ValueError(f"rank must be one of {list(RANK_SOURCES)}, got {self.rank!r}")
+        if self.final_seeds < 1:
+            raise ValueError(f"final_seeds must be >= 1, got {self.final_seeds}")
         if self.race_paths < 0 or self.race_epochs < 1:
             raise ValueError(f"race paths must be >= 0 and race epochs >= 1, got {self.race_paths} and "
                              f"{self.race_epochs}")
@@ -115,7 +119,8 @@ def check_resume(results_dir: str, settings: SearchSettings, base: TrialConfig, 
         raise ValueError(f"cannot resume: {results_dir} holds no search (no search_config.json)")
     saved = read_json(marker)
     if isinstance(saved.get("search"), dict):
-        saved["search"] = {"fade_ties": "index", **saved["search"]}  # searches from before ties were drawn
+        # searches from before ties were drawn and before several final seeds
+        saved["search"] = {"fade_ties": "index", "final_seeds": 1, **saved["search"]}
     if {key: saved.get(key) for key in ("search", "trial")} != _fingerprint(settings, base):
         raise ValueError(f"cannot resume: {results_dir} belongs to a different configuration")
     return True
@@ -270,24 +275,32 @@ class SearchJob:
         if self.benchmark is not None:
             best_json["benchmark"] = benchmark_entry(self.benchmark, list(best.cells))
         if settings.final_epochs > 0:
-            final = standalone_config(self.base, list(best.cells), settings.final_epochs)
-            outcome = run_grid(
+            final = standalone_config(self.base, list(best.cells), settings.final_epochs).to_dict()
+            seeds = [self.base.seed + j for j in range(settings.final_seeds)]
+            if len(seeds) > 1:  # one data split (split_seed), several initialisations, trained side by side
+                final["seed"] = tune.grid_search(seeds)
+            outcomes = run_grid(
                 standalone_trainable,
-                final.to_dict(),
+                final,
                 name="final",
                 storage_path=self.storage,
-                num_trials=1,
+                num_trials=len(seeds),
                 cpus_per_trial=settings.cpus_per_trial,
                 gpus_per_trial=settings.gpus_per_trial,
                 max_failures=settings.max_failures,
                 resume=self.restoring,  # a kill during the final training continues it from its last epoch
-            )[0]
+            )
+            outcomes.sort(key=lambda outcome: int(outcome.config["seed"]))
+            accuracies = [float(outcome.metrics["test_acc"]) for outcome in outcomes]
             best_json.update(
                 {
-                    "test_acc": outcome.metrics["test_acc"],
-                    "val_acc": outcome.metrics["val_acc"],
-                    "num_params": outcome.metrics["num_params"],
+                    "test_acc": float(np.mean(accuracies)),
+                    "val_acc": float(np.mean([float(o.metrics["val_acc"]) for o in outcomes])),
+                    "num_params": outcomes[0].metrics["num_params"],
                     "final_epochs": settings.final_epochs,
+                    "final_seeds": [int(o.config["seed"]) for o in outcomes],
+                    "final_test_accs": accuracies,
+                    "final_test_acc_std": float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else None,
                 }
             )
         return best_json

@@ -34,7 +34,8 @@ def test_fade_over_nb201_cells_reports_the_benchmark_accuracy(tmp_path: Path) ->
     results = tmp_path / "out"
     argv = [sys.executable, str(SCRIPT), "--space", "nb201", "--benchmark-table", str(tmp_path / "table.csv"),
             "--dataset", "synthetic", "--depth", "1", "--window", "4", "--iterations", "2", "--repeats", "1",
-            "--epochs", "1", "--final-epochs", "0", "--race-paths", "0", "--seed", "1", "--no-dashboard",
+            "--epochs", "1", "--final-epochs", "1", "--final-seeds", "2", "--race-paths", "0", "--seed", "1",
+            "--no-dashboard",
             "--results", str(results)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -48,6 +49,9 @@ def test_fade_over_nb201_cells_reports_the_benchmark_accuracy(tmp_path: Path) ->
         assert "not trained here" in iteration["benchmark"]["note"]
     best = json.loads((results / "best.json").read_text())
     assert best["benchmark"]["accuracy"] == [table[best["cells"][0]]]
+    # the final path trained twice, seeds apart: test_acc is the mean of the two
+    assert best["final_seeds"] == [1, 2] and len(best["final_test_accs"]) == 2
+    assert abs(best["test_acc"] - sum(best["final_test_accs"]) / 2) < 1e-12
 
 
 def test_a_benchmark_table_needs_the_nb201_space(tmp_path: Path) -> None:
