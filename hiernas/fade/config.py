@@ -7,6 +7,7 @@ fills ``cells`` and ``seed`` and Tune deep-merges them over the constant rest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,16 @@ class ModelConfig(ConfigBase):
         ]
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
+    """The weight learning rate at ``step`` of ``total_steps``: constant, or cosine from ``base_lr`` to 0."""
+    if schedule == "constant" or total_steps <= 0:
+        return base_lr
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
 @dataclass(frozen=True)
 class TrainConfig(ConfigBase):
     """Bilevel training of the hyper-architecture (FaDE section 3 defaults, Adam for both levels)."""
@@ -100,6 +111,9 @@ class TrainConfig(ConfigBase):
     weight_betas: tuple[float, float] = (0.9, 0.999)  # FaDE prints (0.1, 1e-3), i.e. 1 - beta
     weight_eps: float = 1e-8
     weight_decay: float = 1e-4  # FaDE: weight decay 1e-4
+    # constant (FaDE) | cosine: decayed to 0 over the trial's steps, as DARTS' final training does; stand-alone
+    # trainings use cosine (hiernas.fade.standalone): a constant Adam step loses what a converged path learned
+    weight_lr_schedule: str = "constant"
     grad_clip: float = 10.0  # FaDE: gradient clipping at 10 (absolute value)
     arch_lr: float = 3e-2  # constant (FaDE); larger than the weight lr so alpha moves in few epochs
     arch_betas: tuple[float, float] = (0.5, 0.999)
@@ -134,6 +148,8 @@ class TrainConfig(ConfigBase):
         check_amp(self.amp)
         if self.arch_every < 1 or self.arch_samples < 2:
             raise ValueError(f"need arch_every >= 1 and arch_samples >= 2, got {self.arch_every}, {self.arch_samples}")
+        if self.weight_lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"weight_lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.weight_lr_schedule!r}")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.checkpoint import TORCH_RNG, Part, Report, State, resume_from, snapshot
 from hiernas.device import FLOAT32, Precision, peak_memory_mb
 from hiernas.fade.candidates import candidate_factory
-from hiernas.fade.config import ModelConfig, TrialConfig
+from hiernas.fade.config import ModelConfig, TrialConfig, scheduled_lr
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
 from hiernas.fade.ranks import log_probs, pathwise_alpha, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
@@ -162,6 +162,9 @@ def run_hyper_trial(
         for step, (x, y) in enumerate(make_loader(splits.weights, batch, seed=loader_seed)):
             global_step = epoch * steps_per_epoch + step
             x, y = x.to(device), y.to(device)
+            lr = scheduled_lr(cfg.train.weight_lr, cfg.train.weight_lr_schedule, global_step, total_steps)
+            for group in weight_opt.param_groups:  # set from the step: a resumed trial continues the schedule
+                group["lr"] = lr
             if epoch >= cfg.train.warmup_epochs and cfg.train.arch_lr > 0 and step % cfg.train.arch_every == 0:
                 xa, ya = next(arch_batches)
                 architect.arch_step((x, y), (xa.to(device), ya.to(device)), global_step, total_steps)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hiernas.config import DataConfig
-from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig
+from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig, scheduled_lr
 from hiernas.fade.standalone import run_standalone, standalone_config
 from hiernas.fade.trial import run_hyper_trial
 from spaces.dag import DagSpace
@@ -60,6 +60,20 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted() -> None:
     resumed, _ = _collect(cfg, resume=states[0])
     assert [m["epoch"] for m in resumed] == [2, 3]
     np.testing.assert_allclose(resumed[-1]["alpha_logits"], full[-1]["alpha_logits"], rtol=1e-5, atol=1e-6)
+
+
+def test_cosine_weight_lr_decays_to_zero_and_a_resumed_trial_continues_it() -> None:
+    assert scheduled_lr(0.1, "constant", 7, 10) == 0.1
+    assert [scheduled_lr(0.1, "cosine", step, 4) for step in (0, 2, 4)] == pytest.approx([0.1, 0.05, 0.0])
+    with pytest.raises(ValueError, match="weight_lr_schedule"):
+        TrainConfig(weight_lr_schedule="step")
+    cfg = tiny_config(epochs=3, weight_lr_schedule="cosine")
+    full, states = _collect(cfg)
+    resumed, _ = _collect(cfg, resume=states[0])
+    np.testing.assert_allclose(resumed[-1]["alpha_logits"], full[-1]["alpha_logits"], rtol=1e-5, atol=1e-6)
+    constant, _ = _collect(tiny_config(epochs=3))
+    assert constant[-1]["alpha_logits"] != full[-1]["alpha_logits"]  # the schedule changed the training
+    assert standalone_config(cfg, [cfg.cells[0][0], cfg.cells[1][0]]).train.weight_lr_schedule == "cosine"
 
 
 def test_darts_pd_stages_report_path_scores_with_equal_update_counts() -> None:
