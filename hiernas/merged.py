@@ -119,6 +119,9 @@ class MergedChoice(nn.Module):
         self.free_names = tuple(free)
         merged = set(conv_members) | set(free)
         self.separate = nn.ModuleDict({n: make_op(n) for n in self.names if n not in merged})
+        # looked up once: forward runs on every step of every edge
+        self.separate_index = tuple(self.names.index(n) for n in self.separate)
+        self.all_active = torch.ones(len(self.names), dtype=torch.bool)  # on the CPU: masks are read on the host
 
     def __len__(self) -> int:
         return len(self.names)
@@ -126,16 +129,17 @@ class MergedChoice(nn.Module):
     def forward(self, x: Tensor, weights: Tensor, index: int | Tensor | None = None) -> Tensor:
         """Mix the operations on ``x`` with ``weights`` (n,); ``index`` as in ``MixedChoice.forward``."""
         if index is None:
-            active = torch.ones(len(self.names), dtype=torch.bool)
-        elif isinstance(index, Tensor) and index.dtype == torch.bool:
-            active = index.cpu()
+            active = self.all_active
+            gated = weights
         else:
-            active = torch.zeros(len(self.names), dtype=torch.bool)
-            active[int(index)] = True
-        gated = weights * active.to(weights.device).to(weights.dtype)  # (n,): zero for ops not computed
+            if isinstance(index, Tensor) and index.dtype == torch.bool:
+                active = index.cpu()
+            else:
+                active = torch.zeros(len(self.names), dtype=torch.bool)
+                active[int(index)] = True
+            gated = weights * active.to(weights.device).to(weights.dtype)  # (n,): zero for ops not computed
         parts: list[Tensor] = []
-        for name, op in self.separate.items():
-            k = self.names.index(name)
+        for k, op in zip(self.separate_index, self.separate.values(), strict=True):
             if active[k]:
                 parts.append(weights[k] * op(x))
         if self.conv is not None and bool(active[self.conv_index].any()):
