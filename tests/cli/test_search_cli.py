@@ -22,29 +22,49 @@ def run(args: list[str], results: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "args,expected",
-    [
-        (["--depth", "0"], "depth"),
-        (["--window", "0"], "window"),
-        (["--window", "1"], "window"),  # FaDE needs at least one +- pair
-        (["--gamma", "0"], "gamma"),
-        (["--gamma", "1.5"], "gamma"),
-        (["--step", "-1"], "step"),
-        (["--searcher", "bayes"], "searcher"),
-        (["--dataset", "imagenet"], "dataset"),
-        (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"], "cifar10"),
-        (["--resume"], "resume"),
-    ],
-)
+BAD_INPUT = [
+    (["--depth", "0"], "depth"),
+    (["--window", "0"], "window"),
+    (["--window", "1"], "window"),  # FaDE needs at least one +- pair
+    (["--gamma", "0"], "gamma"),
+    (["--gamma", "1.5"], "gamma"),
+    (["--step", "-1"], "step"),
+    (["--searcher", "bayes"], "searcher"),
+    (["--dataset", "imagenet"], "dataset"),
+    (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"], "cifar10"),
+    (["--resume"], "resume"),
+]
+
+
+def check_refused(code: object, stderr: str, expected: str, results: Path) -> None:
+    """Exit code 2, one line naming ``expected`` on stderr, no traceback, no results directory."""
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0].lower(), stderr
+    assert "Traceback" not in stderr
+    assert not results.exists()
+
+
+@pytest.mark.parametrize("args,expected", [BAD_INPUT[2], BAD_INPUT[8]])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
+    """As a user sees it: a fresh process (a refusal in the parser and one in the search set-up)."""
     results = tmp_path / "out"
     proc = run(args, results)
-    assert proc.returncode == 2, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and expected in lines[0].lower(), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not results.exists()
+    check_refused(proc.returncode, proc.stderr, expected, results)
+
+
+@pytest.mark.parametrize("args,expected", BAD_INPUT)
+def test_every_bad_input_is_refused_by_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    """Every case through the command's own ``main`` in this process (the same code as the script,
+    without paying a Python start per case)."""
+    from hiernas.cli.search import main
+
+    results = tmp_path / "out"
+    with pytest.raises(SystemExit) as info:
+        main(["--results", str(results), "--no-dashboard", *args])
+    check_refused(info.value.code, capsys.readouterr().err, expected, results)
 
 
 def test_resume_refuses_a_directory_of_another_configuration(tmp_path: Path) -> None:
