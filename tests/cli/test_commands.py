@@ -1,5 +1,6 @@
-"""Every command: --help shows each flag's default, bad resources and shapes are one line and exit 2, the
-``hiernas`` console command runs the same functions as the scripts, and networks take the data's channels."""
+"""Every command: --help shows each flag's default, bad resources are one line and exit 2 (fade_search's
+bad shapes: tests/cli/test_search_cli.py), the ``hiernas`` console command runs the same functions as the
+scripts, and networks take the data's channels."""
 
 from __future__ import annotations
 
@@ -67,13 +68,6 @@ def test_gpus_the_machine_lacks_are_one_line_and_exit_2(script: str, args: list[
                  "--no-dashboard", "--results", str(results)])
     _one_line_exit_2(proc, "--gpus-per-trial 1")
     assert not results.exists()
-
-
-@pytest.mark.parametrize("flag,value", [("--depth", "100"), ("--window", "100"), ("--depth", "0")])
-def test_out_of_range_shapes_are_refused_at_once(flag: str, value: str, tmp_path: Path) -> None:
-    proc = _run([sys.executable, "scripts/fade_search.py", flag, value, "--results", str(tmp_path / "out")])
-    _one_line_exit_2(proc, flag)
-    assert not (tmp_path / "out").exists()
 
 
 def test_console_command_lists_the_subcommands_and_runs_them() -> None:

@@ -24,6 +24,8 @@ def run(args: list[str], results: Path) -> subprocess.CompletedProcess[str]:
 
 BAD_INPUT = [
     (["--depth", "0"], "depth"),
+    (["--depth", "100"], "depth"),
+    (["--window", "100"], "window"),
     (["--window", "0"], "window"),
     (["--window", "1"], "window"),  # FaDE needs at least one +- pair
     (["--gamma", "0"], "gamma"),
@@ -45,7 +47,7 @@ def check_refused(code: object, stderr: str, expected: str, results: Path) -> No
     assert not results.exists()
 
 
-@pytest.mark.parametrize("args,expected", [BAD_INPUT[2], BAD_INPUT[8]])
+@pytest.mark.parametrize("args,expected", [BAD_INPUT[4], BAD_INPUT[10]])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
     """As a user sees it: a fresh process (a refusal in the parser and one in the search set-up)."""
     results = tmp_path / "out"
