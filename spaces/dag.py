@@ -66,7 +66,8 @@ class DagSpace(TabulatedSpace[DagCell]):
     """All DAG cells with 1..``max_vertices`` inner vertices, with a normalised feature embedding.
 
     Cells are ordered by vertex count, then by canonical mask; ``cells[index_of(c)]`` is ``canonical(c)``.
-    ``nearest`` breaks ties by the lowest index, among excluded cells by feature group (``NEAREST_TIES``).
+    Without a generator ``nearest`` breaks ties by the lowest index, among excluded cells by feature group
+    (``NEAREST_TIES``); with one (what FaDE passes by default) it draws among every tied free cell.
     """
 
     # Kept from before the shared base so seeded searches over DAG cells replay exactly; "cell" would be the
