@@ -153,24 +153,38 @@ class TabulatedSpace(UnitFeatureBox, Generic[CellT]):
             complete = k == len(groups)
             # A group at the k-th distance may tie with one not returned: trust it only when all returned.
             limit = distances[-1]
-            candidates: list[tuple[float, int, int]] = []  # (distance, tie order, free cell)
-            tied: list[int] = []  # with rng: every free cell at the smallest distance
-            for distance, group in zip(distances, found, strict=True):
-                if not (complete or distance < limit):
-                    continue
-                free = [i for i in groups[group] if i not in excluded]
-                if not free:
-                    continue
-                if rng is not None:
-                    if not tied or distance <= candidates[0][0] + _TIE_TOLERANCE:
-                        tied += free
-                        candidates.append((distance, 0, free[0]))
-                    continue
-                order = groups[group][0] if self.NEAREST_TIES == "group" else free[0]
-                candidates.append((distance, order, free[0]))
-            if tied:
-                assert rng is not None
-                return self._table.cells[tied[int(rng.integers(len(tied)))]]
-            if candidates:
-                return self._table.cells[min(candidates)[2]]
+            nearest_first = [(d, g) for d, g in zip(distances, found, strict=True) if complete or d < limit]
+            if rng is None:
+                cell = self._first_by_tie_rule(nearest_first, excluded)
+            else:
+                cell = self._draw_among_nearest(nearest_first, excluded, rng)
+            if cell is not None:
+                return self._table.cells[cell]
             k = min(4 * k, len(groups))
+
+    def _first_by_tie_rule(self, nearest_first: list[tuple[float, int]], excluded: set[int]) -> int | None:
+        """The nearest free cell of the (distance, group) pairs, ties by ``NEAREST_TIES``; None if none is free."""
+        groups = self._table.groups
+        candidates: list[tuple[float, int, int]] = []  # (distance, tie order, free cell)
+        for distance, group in nearest_first:
+            free = next((i for i in groups[group] if i not in excluded), None)
+            if free is not None:
+                order = groups[group][0] if self.NEAREST_TIES == "group" else free
+                candidates.append((distance, order, free))
+        return min(candidates)[2] if candidates else None
+
+    def _draw_among_nearest(
+        self, nearest_first: list[tuple[float, int]], excluded: set[int], rng: np.random.Generator
+    ) -> int | None:
+        """A uniform draw among every free cell at the smallest distance of the (distance, group) pairs
+        (sorted by distance); None if none is free."""
+        tied: list[int] = []
+        nearest = 0.0
+        for distance, group in nearest_first:
+            if tied and distance > nearest + _TIE_TOLERANCE:
+                break
+            free = [i for i in self._table.groups[group] if i not in excluded]
+            if free and not tied:
+                nearest = distance
+            tied += free
+        return tied[int(rng.integers(len(tied)))] if tied else None
