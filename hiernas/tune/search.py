@@ -39,6 +39,7 @@ from hiernas.tune.race import RaceSchedule, distinct_paths, run_race
 from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner, run_grid
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 from searchers import SEARCHERS, BatchSearcher, PathRecord, make_searcher
+from searchers.fade import TIES
 from searchers.reconcile import KnownTrial
 from searchers.records import RANK_SOURCES
 from spaces.registry import make_space
@@ -78,8 +79,8 @@ class SearchSettings:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         if not self.step > 0:
             raise ValueError(f"step must be > 0, got {self.step}")
-        if self.fade_ties not in ("random", "index"):
-            raise ValueError(f"fade_ties must be random or index, got {self.fade_ties!r}")
+        if self.fade_ties not in TIES:
+            raise ValueError(f"fade_ties must be one of {list(TIES)}, got {self.fade_ties!r}")
         if self.rank not in RANK_SOURCES:
             raise ValueError(f"rank must be one of {list(RANK_SOURCES)}, got {self.rank!r}")
         if self.final_seeds < 1:
