@@ -26,6 +26,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from spaces.base import FloatArray, UnitFeatureBox
+from spaces.tabulated import TIE_TOLERANCE
 
 __all__ = [
     "CELL_TYPES",
@@ -330,7 +331,7 @@ class DartsSpace(UnitFeatureBox):
             if free and (k == len(pool) or free[0][0] < float(np.atleast_1d(distances)[-1])):
                 if rng is None:
                     return pool[free[0][1]]
-                tied = [i for d, i in free if d <= free[0][0] + 1e-12]
+                tied = [i for d, i in free if d <= free[0][0] + TIE_TOLERANCE]
                 return pool[tied[int(rng.integers(len(tied)))]]
             if k == len(pool):
                 raise ValueError("every genotype in the nearest-neighbour pool is excluded")

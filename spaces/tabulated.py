@@ -19,9 +19,9 @@ import numpy.typing as npt
 
 from spaces.base import CellT, FloatArray, UnitFeatureBox
 
-__all__ = ["FeatureTable", "TabulatedSpace", "check_feature_names", "tabulate"]
+__all__ = ["TIE_TOLERANCE", "FeatureTable", "TabulatedSpace", "check_feature_names", "tabulate"]
 
-_TIE_TOLERANCE = 1e-12  # distances this close count as equal (the KD-tree's float rounding)
+TIE_TOLERANCE = 1e-12  # distances this close count as equal (the KD-tree's float rounding)
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +181,7 @@ class TabulatedSpace(UnitFeatureBox, Generic[CellT]):
         tied: list[int] = []
         nearest = 0.0
         for distance, group in nearest_first:
-            if tied and distance > nearest + _TIE_TOLERANCE:
+            if tied and distance > nearest + TIE_TOLERANCE:
                 break
             free = [i for i in self._table.groups[group] if i not in excluded]
             if free and not tied:
