@@ -5,9 +5,11 @@ Two rank sources are compared with the same ground truth (the stand-alone test a
 averaged over seeds): the FaDE rank (the log of the product of the softmaxed alpha along the path,
 averaged over repeats) and the path-wise validation accuracy with the shared weights of the trained
 hyper-architecture (how DARTS-PD scores paths). Beside each Spearman's rho the summary gives what bounds
-it: the **ceiling** (the rank agreement of the stand-alone accuracies between two halves of the seeds:
-no rank source can predict the ground truth better than the ground truth predicts itself) and the
-**agreement** of each source between repeats of the hyper-architecture training.
+it: the **ceiling** (the rank agreement of the stand-alone accuracies between two halves of the seeds),
+the **attainable rho** (how well a noise-free source could agree with the seed-averaged ground truth:
+the square root of that mean's reliability, which is higher than the split-half agreement because the
+ground truth averages every seed, not half of them) and the **agreement** of each source between
+repeats of the hyper-architecture training, with the reliability of the source's average over them.
 ``hiernas.tune.rank_validation`` runs the trainings as Tune trials and calls these.
 """
 
@@ -83,9 +85,10 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def split_half_agreement(accuracies: np.ndarray) -> float | None:
-    """The ceiling of a rank correlation with these accuracies (paths x seeds): the mean Spearman's rho
+    """How well half the seeds rank the paths like the other half (paths x seeds): the mean Spearman's rho
     between the path means of two disjoint halves of the seeds, over every way of halving them (at most
-    20 halvings, seeded). None with fewer than two seeds."""
+    20 halvings, seeded). None with fewer than two seeds. A source that knew every path's true accuracy
+    would agree with the mean of all seeds better than this (``seed_mean_reliability``)."""
     paths, seeds = accuracies.shape
     if seeds < 2:
         return None
@@ -98,6 +101,42 @@ def split_half_agreement(accuracies: np.ndarray) -> float | None:
         rhos.append(spearman(accuracies[:, list(first)].mean(axis=1), accuracies[:, rest].mean(axis=1)).coefficient)
     finite = [r for r in rhos if np.isfinite(r)]
     return float(np.mean(finite)) if finite else None
+
+
+def seed_mean_reliability(accuracies: np.ndarray) -> float | None:
+    """The reliability of the seed-averaged accuracy of each path (paths x seeds): the share of its variance
+    between paths that is not seed noise, 1 - MS_within / MS_between of a one-way analysis of variance
+    (the intra-class correlation ICC(1, k)). None with fewer than two paths or seeds, or no spread at all.
+
+    A noise-free predictor of the paths' true accuracy correlates with the seed mean at about the square
+    root of this (Pearson's r; for Spearman's rho an approximation), so that square root bounds the rho
+    of any rank source. The split-half agreement understates that bound: each half averages half the seeds.
+    """
+    paths, seeds = accuracies.shape
+    if paths < 2 or seeds < 2:
+        return None
+    means = accuracies.mean(axis=1)
+    between = seeds * float(np.var(means, ddof=1))
+    within = float(((accuracies - means[:, None]) ** 2).sum()) / (paths * (seeds - 1))
+    if between <= 0:
+        return None
+    return 1.0 - within / between
+
+
+def averaged_reliability(agreement: float | None, repeats: int) -> float | None:
+    """Spearman-Brown: the reliability of an average over ``repeats`` trainings whose scores agree pairwise
+    at ``agreement`` (None when the agreement is unknown or not positive)."""
+    if agreement is None or agreement <= 0 or repeats < 1:
+        return None
+    return repeats * agreement / (1.0 + (repeats - 1) * agreement)
+
+
+def attainable_rho(*reliabilities: float | None) -> float | None:
+    """The correlation two measures can reach at most when each is its true value plus independent noise:
+    the square root of the product of their reliabilities (None if any is unknown)."""
+    if any(r is None for r in reliabilities):
+        return None
+    return float(np.sqrt(max(0.0, float(np.prod([r for r in reliabilities if r is not None])))))
 
 
 def path_row(path: Sequence[int], log_p: np.ndarray, pathwise: float | None,
@@ -125,23 +164,36 @@ def correlations(scores: Sequence[float], accs: Sequence[float]) -> dict[str, fl
             "kendall_tau": _finite_or_none(tau.coefficient), "kendall_p": _finite_or_none(tau.p_value)}
 
 
+def _source(scores: Sequence[float], accs: Sequence[float], agreement: float | None, repeats: int,
+            truth_reliability: float | None) -> dict[str, float | None]:
+    """One rank source's entry: its correlations, its agreement between repeats, the reliability of its
+    average over the repeats and the rho that noise alone would leave it (``attainable_rho``)."""
+    reliability = averaged_reliability(agreement, repeats)
+    return {**correlations(scores, accs), "agreement": agreement, "averaged_reliability": reliability,
+            "attainable_rho": attainable_rho(reliability, truth_reliability)}
+
+
 def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict[str, float | None],
-              extra: dict[str, Any]) -> dict[str, Any]:
-    """The validation's summary: per rank source its correlations with the mean stand-alone test accuracy
-    and its agreement between repeats, the ceiling, and ``extra``. The top-level ``spearman_rho`` and
-    ``kendall_tau`` are the FaDE (alpha) rank's, as in the first version."""
+              extra: dict[str, Any], repeats: int = 1) -> dict[str, Any]:
+    """The validation's summary: per rank source its correlations with the mean stand-alone test accuracy,
+    its agreement between ``repeats`` and what noise alone would let it reach; the ground truth's ceiling
+    and attainable rho; and ``extra``. The top-level ``spearman_rho`` and ``kendall_tau`` are the FaDE
+    (alpha) rank's, as in the first version."""
     accs = [r["test_acc_mean"] for r in rows]
     per_seed = np.array([r["test_acc_per_seed"] for r in rows], dtype=np.float64)
+    truth = seed_mean_reliability(per_seed)
     sources: dict[str, dict[str, float | None]] = {
-        "alpha": {**correlations([r["log_rank"] for r in rows], accs), "agreement": agreement.get("alpha")},
+        "alpha": _source([r["log_rank"] for r in rows], accs, agreement.get("alpha"), repeats, truth),
     }
     if all(r["pathwise_val_acc"] is not None for r in rows):
-        sources["pathwise"] = {**correlations([r["pathwise_val_acc"] for r in rows], accs),
-                               "agreement": agreement.get("pathwise")}
+        sources["pathwise"] = _source([r["pathwise_val_acc"] for r in rows], accs, agreement.get("pathwise"),
+                                      repeats, truth)
     return {
         **sources["alpha"],
         "sources": sources,
         "ceiling": split_half_agreement(per_seed),
+        "ground_truth_reliability": truth,
+        "attainable_rho": attainable_rho(truth),
         "alpha_agreement": agreement.get("alpha"),
         "alpha_mean": alpha.tolist(),
         "paths": list(rows),
@@ -157,10 +209,13 @@ def describe(summary: dict[str, Any]) -> str:
     lines = [
         f"{name:9s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
         f"Kendall tau {number(s['kendall_tau'], '+.3f')}, agreement between repeats {number(s['agreement'], '.3f')}"
+        f" (rho its noise allows {number(s.get('attainable_rho'), '.2f')})"
         for name, s in summary["sources"].items()
     ]
-    lines.append(f"ceiling (split-half rank agreement of the stand-alone accuracies) "
-                 f"{number(summary['ceiling'], '.3f')} over {len(summary['paths'])} paths")
+    lines.append(f"ground truth over {len(summary['paths'])} paths: split-half rank agreement "
+                 f"{number(summary['ceiling'], '.3f')}; a noise-free rank source would reach rho about "
+                 f"{number(summary.get('attainable_rho'), '.2f')} (reliability of the seed mean "
+                 f"{number(summary.get('ground_truth_reliability'), '.2f')})")
     return "\n".join(lines)
 def write_validation(results_dir: str, summary: dict[str, Any]) -> None:
     """``rank_validation.json``, ``paths.csv``, ``rank_scatter.png`` and ``alpha.png`` in ``results_dir``."""

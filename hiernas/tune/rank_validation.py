@@ -4,8 +4,8 @@ The same ``n_g`` DAGs stand in every row of a hyper-architecture; it is trained 
 (parallel Tune trials) and, after its last epoch, scores every path by validation accuracy with the
 shared weights; a sample of paths is trained from scratch with several seeds (parallel Tune trials).
 Spearman's rho between each rank source (alpha, path-wise accuracy; averaged over the repeats) and the
-mean stand-alone accuracy says how well the source predicts; the ceiling and the agreement between
-repeats say what could be measured. The plan, the path choice and the summary live in
+mean stand-alone accuracy says how well the source predicts; the ceiling, the attainable rho and the
+agreement between repeats say what could be measured. The plan, the path choice and the summary live in
 ``hiernas.fade.rank_validation``. ``validate_ranks_on_table`` takes a benchmark table as the ground truth
 instead of stand-alone trainings (``hiernas.fade.table_ranks``).
 """
@@ -122,6 +122,6 @@ def validate_ranks(
         "plan": {k: v for k, v in asdict(plan).items() if k != "graphs"},
         "trial_config": trial.to_dict(),
         "wall_time_s": time.perf_counter() - started,
-    })
+    }, repeats=plan.repeats)
     write_validation(results_dir, summary)
     return summary

@@ -1,0 +1,88 @@
+"""The rank validation's statistics without Ray: how much the ground truth and the rank sources could agree,
+the path choice and the summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hiernas.fade.rank_validation import (
+    attainable_rho,
+    averaged_reliability,
+    describe,
+    seed_mean_reliability,
+    select_paths,
+    split_half_agreement,
+    summarise,
+)
+
+
+def planted(paths: int, seeds: int, spread: float, noise: float, seed: int = 0) -> np.ndarray:
+    """Accuracies of paths with true values ``spread`` apart (SD) plus seed noise of SD ``noise``."""
+    rng = np.random.default_rng(seed)
+    true = rng.normal(0.9, spread, size=(paths, 1))
+    return true + rng.normal(0.0, noise, size=(paths, seeds))
+
+
+def test_reliability_of_the_seed_mean_matches_the_planted_variances() -> None:
+    # true SD 0.03, seed SD 0.03, 5 seeds: reliability 0.03^2 / (0.03^2 + 0.03^2 / 5) = 5/6
+    estimates = [seed_mean_reliability(planted(400, 5, 0.03, 0.03, seed=s)) for s in range(5)]
+    assert np.mean([e for e in estimates if e is not None]) == pytest.approx(5 / 6, abs=0.03)
+    assert seed_mean_reliability(planted(30, 4, 0.03, 0.0)) == pytest.approx(1.0)
+    assert seed_mean_reliability(np.ones((4, 3))) is None  # no spread: nothing to rank
+    assert seed_mean_reliability(np.ones((4, 1))) is None and seed_mean_reliability(np.ones((1, 3))) is None
+
+
+def test_attainable_rho_is_above_the_split_half_agreement_and_matches_a_noise_free_source() -> None:
+    rng = np.random.default_rng(3)
+    true = rng.normal(0.9, 0.03, size=200)
+    accs = true[:, None] + rng.normal(0.0, 0.04, size=(200, 6))
+    reliability = seed_mean_reliability(accs)
+    bound = attainable_rho(reliability)
+    assert reliability is not None and bound is not None
+    observed = float(np.corrcoef(true, accs.mean(axis=1))[0, 1])  # the noise-free source
+    assert bound == pytest.approx(observed, abs=0.05)
+    half = split_half_agreement(accs)
+    assert half is not None and half < bound
+
+
+def test_spearman_brown_and_the_joint_bound() -> None:
+    assert averaged_reliability(0.5, 1) == pytest.approx(0.5)
+    assert averaged_reliability(0.5, 3) == pytest.approx(0.75)
+    assert averaged_reliability(None, 3) is None and averaged_reliability(-0.2, 3) is None
+    assert attainable_rho(0.81, 0.64) == pytest.approx(0.72)
+    assert attainable_rho(0.8, None) is None
+
+
+def test_split_half_agreement_of_consistent_seeds_is_one_and_needs_two_seeds() -> None:
+    accs = np.array([[0.1, 0.1, 0.1, 0.1], [0.5, 0.6, 0.5, 0.6], [0.9, 0.95, 0.9, 0.95]])
+    assert split_half_agreement(accs) == pytest.approx(1.0)
+    assert split_half_agreement(accs[:, :1]) is None
+
+
+def test_random_paths_are_distinct_and_quantile_paths_span_alpha_ranking() -> None:
+    log_p = np.log(np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1]]))
+    random_paths = select_paths(log_p, 5, "random", np.random.default_rng(0))
+    assert len(set(random_paths)) == 5
+    assert select_paths(log_p, 5, "random", np.random.default_rng(0)) == random_paths
+    ranked = select_paths(log_p, 3, "quantile", np.random.default_rng(0))
+    assert ranked[0] == (0, 0) and ranked[-1] == (2, 2)
+    assert len(select_paths(log_p, 50, "random", np.random.default_rng(0))) == 9  # at most every path
+
+
+def test_summary_gives_every_source_its_bound_and_the_console_says_them() -> None:
+    accs = planted(8, 4, 0.03, 0.01, seed=1)
+    log_p = np.log(np.full((2, 3), 1 / 3))
+    rows = [{"path": str(i), "log_rank": float(accs[i].mean()), "pathwise_val_acc": float(-accs[i].mean()),
+             "test_acc_mean": float(accs[i].mean()), "test_acc_per_seed": accs[i].tolist()} for i in range(8)]
+    summary = summarise(rows, np.exp(log_p), {"alpha": 0.6, "pathwise": 0.2}, {"note": "x"}, repeats=4)
+    alpha, pathwise = summary["sources"]["alpha"], summary["sources"]["pathwise"]
+    assert alpha["spearman_rho"] == pytest.approx(1.0) and pathwise["spearman_rho"] == pytest.approx(-1.0)
+    assert alpha["averaged_reliability"] == pytest.approx(4 * 0.6 / (1 + 3 * 0.6))
+    truth = summary["ground_truth_reliability"]
+    assert truth is not None and 0.8 < truth <= 1.0
+    assert summary["attainable_rho"] == pytest.approx(np.sqrt(truth))
+    assert alpha["attainable_rho"] == pytest.approx(np.sqrt(truth * alpha["averaged_reliability"]))
+    assert pathwise["attainable_rho"] < alpha["attainable_rho"] and summary["note"] == "x"
+    text = describe(summary)
+    assert "noise-free rank source would reach rho about" in text and "rho its noise allows" in text
