@@ -36,18 +36,17 @@ resumed from its Tune state; ``comparison.json`` pins the budget settings of ``-
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy import stats
 
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig
 from hiernas.results import read_json, save_figure, write_csv, write_json
+from hiernas.stats import mann_whitney_greater, welch
 from hiernas.tune.runtime import init_ray
 from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
@@ -112,18 +111,9 @@ def one_search(args: argparse.Namespace, dataset: str, searcher: str, seed: int,
     }
 
 
-def finite(value: float) -> float | None:
-    """``value`` for JSON: None when it is NaN or infinite (e.g. a t-test on constant samples)."""
-    return value if math.isfinite(value) else None
-
-
 def versus_random(accs: list[float], random: list[float]) -> dict[str, float | None]:
     """One-sided p-values that ``accs`` exceed ``random``: Welch's t-test and the Mann-Whitney U test."""
-    if len(accs) < 2 or len(random) < 2:
-        return {"welch_t": None, "mann_whitney_u": None}
-    welch = stats.ttest_ind(accs, random, equal_var=False, alternative="greater").pvalue
-    mwu = stats.mannwhitneyu(accs, random, alternative="greater").pvalue
-    return {"welch_t": finite(float(welch)), "mann_whitney_u": finite(float(mwu))}
+    return {"welch_t": welch(accs, random)["p_greater"], "mann_whitney_u": mann_whitney_greater(accs, random)}
 
 
 def summarise(rows: list[dict[str, Any]], searchers: list[str]) -> dict[str, Any]:

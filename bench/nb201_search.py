@@ -90,111 +90,26 @@ from optuna import logging as optuna_logging  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search.basic_variant import BasicVariantGenerator  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from hiernas.benchmark_table import BenchmarkTable, load_table  # noqa: E402
+from hiernas.cli.common import OneLineParser, non_negative_float, positive_float, positive_int  # noqa: E402
 from hiernas.errors import TrialError  # noqa: E402
+from hiernas.rank_noise import AgreementSampler  # noqa: E402
 from hiernas.results import save_figure, write_csv, write_json  # noqa: E402
+from hiernas.stats import describe, welch  # noqa: E402
 from hiernas.tune.runtime import first_error_line, init_ray, make_tuner  # noqa: E402
+from hiernas.tune.table_search import Trajectory, edge_space, edge_trainable  # noqa: E402
 from hiernas.tune.tabular import TableData, tabular_trainable  # noqa: E402
-from searchers import BatchSearcher, REASearcher, make_searcher  # noqa: E402
+from searchers import REASearcher, make_searcher  # noqa: E402
 from searchers.fade import ESTIMATORS, TIES  # noqa: E402
-from spaces.nb201 import EDGES, OPS, Nb201Cell, Nb201Space, arch_string  # noqa: E402
+from spaces.nb201 import OPS, Nb201Space  # noqa: E402
 
 HYPER = ("fade", "evolution", "random")
 DISCRETE = ("rea", "optuna", "tune-random")
 SEARCHER_NAMES = HYPER + DISCRETE
-AGREEMENT_ROWS = 4000  # random rows behind each agreement estimate
-
-
-def edge_key(position: int) -> str:
-    """The param_space key of edge ``position`` (``EDGES`` order) for the per-edge searchers."""
-    return f"edge{position}"
-
-
-def edges_arch(edges: dict[str, Any]) -> str:
-    """The architecture string of a per-edge config (``{edge0: op, ..., edge5: op}``)."""
-    return arch_string(Nb201Cell(tuple(str(edges[edge_key(i)]) for i in range(len(EDGES)))))
-
-
-def edge_trainable(config: dict[str, Any], table: TableData | None = None) -> None:
-    """``tabular_trainable`` for a config holding one operation per edge (``edges``) instead of ``arch``."""
-    rest = {key: value for key, value in config.items() if key != "edges"}
-    tabular_trainable({**rest, "arch": edges_arch(config["edges"])}, table)
-
-
-# ------------------------------------------------------------------ noise and rank agreement
-
-
-def agreement_sampler(table: BenchmarkTable, window: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fixed rows of ``window`` distinct table cells and two fixed standard-normal draws for each (common
-    random numbers: the agreement is then a smooth, decreasing function of the noise level)."""
-    acc = np.array(list(table.accuracies.values()), dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    rows = np.array([acc[rng.choice(len(acc), size=window, replace=False)] for _ in range(AGREEMENT_ROWS)])
-    return rows, rng.standard_normal(rows.shape), rng.standard_normal(rows.shape)
-
-
-def rank_agreement(sampler: tuple[np.ndarray, np.ndarray, np.ndarray], noise: float, temperature: float) -> float:
-    """Mean Spearman's rho between two independent noisy alpha draws of the same row (softmax is monotone,
-    so the logits' ranks are alpha's)."""
-    rows, first, second = sampler
-    a, b = rows / temperature + noise * first, rows / temperature + noise * second
-    ranks_a, ranks_b = stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)
-    ra, rb = ranks_a - ranks_a.mean(axis=1, keepdims=True), ranks_b - ranks_b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
-    rho = np.where(denominator > 0, (ra * rb).sum(axis=1) / np.where(denominator > 0, denominator, 1.0), 1.0)
-    return float(np.mean(rho))
-
-
-def matched_noise(sampler: tuple[np.ndarray, np.ndarray, np.ndarray], target: float, temperature: float) -> float:
-    """The noise level whose ``rank_agreement`` is ``target`` (bisection), rounded to 2 decimals."""
-    low, high = 0.0, 1.0
-    while rank_agreement(sampler, high, temperature) > target:
-        high *= 2
-        if high > 1e6:
-            raise ValueError(f"no noise level brings the rank agreement down to {target}")
-    for _ in range(50):
-        middle = (low + high) / 2
-        if rank_agreement(sampler, middle, temperature) > target:
-            low = middle
-        else:
-            high = middle
-    return round((low + high) / 2, 2)
 
 
 # ------------------------------------------------------------------ one Tune run
-
-
-class Trajectory(tune.Callback):
-    """After each finished trial: the architecture the searcher would return now (Tune calls the searcher
-    with a result before its callbacks, so ``best`` already includes the trial)."""
-
-    def __init__(self, searcher: Any | None) -> None:
-        self.searcher = searcher
-        self.picks: list[str | None] = []
-        self._best: tuple[float, str] | None = None  # searchers without best(): by measured val_acc
-
-    def _pick(self, config: dict[str, Any], result: dict[str, Any]) -> str | None:
-        if isinstance(self.searcher, BatchSearcher):
-            top = self.searcher.best(1)
-            return str(top[0].cells[0]) if top else None
-        if isinstance(self.searcher, REASearcher):
-            found = self.searcher.best(1)
-            return str(found[0].cell) if found else None
-        arch = str(config["arch"]) if "arch" in config else edges_arch(config["edges"])
-        value = result.get("val_acc")
-        if isinstance(value, int | float) and (self._best is None or value > self._best[0]):
-            self._best = (float(value), arch)
-        return None if self._best is None else self._best[1]
-
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any],
-                        **info: Any) -> None:
-        if result.get("final"):
-            self.picks.append(self._pick(trial.config, result))
-
-    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self.picks.append(self.picks[-1] if self.picks else None)
 
 
 @dataclass(frozen=True)
@@ -234,7 +149,7 @@ def run_one(
         options.update(search_alg=searcher, num_samples=-1, max_concurrent_trials=args.max_concurrent)
         per_trial = 1
     else:
-        param_space["edges"] = {edge_key(i): tune.choice(list(OPS)) for i in range(len(EDGES))}
+        param_space["edges"] = edge_space(OPS)
         trainable = edge_trainable
         per_trial = 1
         if spec.searcher == "optuna":
@@ -269,36 +184,6 @@ def budget_value(
 # ------------------------------------------------------------------ statistics and outputs
 
 
-def describe(values: Sequence[float], optimum: float) -> dict[str, Any]:
-    """Mean, sample SD, n, median, regret (optimum - value, points) of best-found accuracies."""
-    n = len(values)
-    mean = statistics.fmean(values) if values else math.nan
-    return {
-        "mean": mean,
-        "std": statistics.stdev(values) if n > 1 else None,
-        "n": n,
-        "median": statistics.median(values) if values else None,
-        "min": min(values, default=None),
-        "max": max(values, default=None),
-        "regret_mean": optimum - mean,
-        "regret_std": statistics.stdev([optimum - v for v in values]) if n > 1 else None,
-        "hit_optimum": sum(v >= optimum for v in values),
-    }
-
-
-def finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def welch(ours: Sequence[float], reference: Sequence[float]) -> dict[str, float | None]:
-    """Welch's t-test: two-sided, and one-sided that ``ours`` is larger (None when undefined)."""
-    if len(ours) < 2 or len(reference) < 2:
-        return {"p_two_sided": None, "p_greater": None}
-    two = stats.ttest_ind(ours, reference, equal_var=False).pvalue
-    greater = stats.ttest_ind(ours, reference, equal_var=False, alternative="greater").pvalue
-    return {"p_two_sided": finite(float(two)), "p_greater": finite(float(greater))}
-
-
 def plot(path: str, curves: dict[tuple[str, float | None], list[tuple[list[int], list[float]]]],
          levels: Sequence[float], searchers: Sequence[str], budgets: Sequence[int], optimum: float) -> None:
     """Best so far vs evaluations, mean +- std over seeds, one panel per noise level."""
@@ -331,37 +216,6 @@ def plot(path: str, curves: dict[tuple[str, float | None], list[tuple[list[int],
 
 
 # ------------------------------------------------------------------ command line
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line and exit code 2, with every default in ``--help``.
-
-    (``hiernas.cli.common`` has the same, but importing it loads torch: seconds this bench does not need.)
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def number_type(low: float, strict: bool, integer: bool = False) -> Any:
-    """argparse type: a number ``> low`` (``strict``) or ``>= low``."""
-
-    def parse(text: str) -> float:
-        value = int(text) if integer else float(text)
-        if not math.isfinite(value) or not (value > low if strict else value >= low):
-            raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {low:g}, got {text}")
-        return value
-
-    return parse
-
-
-positive_int = number_type(0, strict=True, integer=True)
-positive_float = number_type(0, strict=True)
-non_negative_float = number_type(0, strict=False)
 
 
 def agreement_level(text: str) -> float | None:
@@ -423,13 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{missing}); the searchers need every cell")
     optimum_arch, optimum = table.best()
     os.makedirs(args.out, exist_ok=True)
-    sampler = agreement_sampler(table, args.window)
+    sampler = AgreementSampler.of(table, args.window)
     levels = sorted(set(args.noise))
     matched = None
     if args.match_agreement is not None and set(args.searchers) & set(HYPER):
-        matched = matched_noise(sampler, args.match_agreement, args.temperature)
+        matched = sampler.matched_noise(args.match_agreement, args.temperature)
         levels = sorted(set(levels) | {matched})
-    noise_levels = [{"noise": level, "agreement": rank_agreement(sampler, level, args.temperature),
+    noise_levels = [{"noise": level, "agreement": sampler.agreement(level, args.temperature),
                      "matched": level == matched} for level in levels]
     print(f"table {args.table} column {table.column!r}: {len(table)} architectures, optimum {optimum:.4f} %")
     print(f"rank agreement (mean Spearman of two noisy draws of a row of {args.window} random cells), "

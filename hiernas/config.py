@@ -18,6 +18,14 @@ from typing import Any, TypeVar
 T = TypeVar("T", bound="ConfigBase")
 
 DATASETS = ("digits", "cifar10", "synthetic")
+AMP_MODES = ("off", "bf16", "fp16")  # mixed precision of a trial (hiernas.device.Precision)
+
+
+def check_amp(mode: str) -> str:
+    """``mode`` if it is one of ``AMP_MODES``, else a ValueError naming it."""
+    if mode not in AMP_MODES:
+        raise ValueError(f"amp must be one of {list(AMP_MODES)}, got {mode!r}")
+    return mode
 
 
 def _to_json(value: Any) -> Any:

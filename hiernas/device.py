@@ -20,18 +20,13 @@ import torch
 from torch import Tensor
 
 from hiernas.checkpoint import Part
+from hiernas.config import AMP_MODES, check_amp  # torch-free, so configs and parsers load without torch
+
+__all__ = ["AMP_MODES", "FLOAT32", "Precision", "check_amp", "peak_memory_mb"]
 
 logger = logging.getLogger(__name__)
 
-AMP_MODES = ("off", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def check_amp(mode: str) -> str:
-    """``mode`` if it is one of ``AMP_MODES``, else a ValueError naming it."""
-    if mode not in AMP_MODES:
-        raise ValueError(f"amp must be one of {list(AMP_MODES)}, got {mode!r}")
-    return mode
 
 
 @dataclass

@@ -22,6 +22,15 @@ def test_spaces_and_searchers_do_not_import_torch_or_hiernas() -> None:
     assert completed.returncode == 0, completed.stderr
 
 
+def test_parsers_and_configs_load_without_torch() -> None:
+    # --help and bad flags answer at once, and the benchmarks share the parser types without loading torch
+    completed = _run(
+        "import hiernas.cli.common, hiernas.config, hiernas.fade.config, hiernas.stats, sys; "
+        "assert 'torch' not in sys.modules, 'torch loaded'"
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
 def test_only_hiernas_tune_imports_ray() -> None:
     completed = _run(
         "import importlib, pathlib, sys, hiernas\n"

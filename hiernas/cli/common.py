@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from hiernas.config import DATASETS
-from hiernas.device import AMP_MODES
+from hiernas.config import AMP_MODES, DATASETS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # the input was fine, the trials failed (hiernas.errors.TrialError)
@@ -98,10 +98,18 @@ def non_negative_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a float > 0."""
+    """argparse type: a finite float > 0."""
     value = float(text)
-    if not value > 0:
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
 
 
@@ -176,14 +184,6 @@ def _check_local_gpus(gpus_per_trial: float) -> None:
                 f"--gpus-per-trial {gpus_per_trial:g}: a trial asks for {gpus_per_trial:g} GPUs but this machine "
                 f"has {available}"
             )
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a float >= 0."""
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
 
 
 def int_list(text: str) -> tuple[int, ...]:

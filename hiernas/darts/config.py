@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hiernas.config import ConfigBase, DataConfig
-from hiernas.device import check_amp
+from hiernas.config import ConfigBase, DataConfig, check_amp
 from hiernas.mixed import ChoiceMode
 from spaces.darts import Genotype, genotype_from_json
 

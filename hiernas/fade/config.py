@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from hiernas.config import ConfigBase, DataConfig
-from hiernas.device import check_amp
+from hiernas.config import ConfigBase, DataConfig, check_amp
 from spaces.registry import SPACE_NAMES
 
 CHOICE_MODES = ("softmax", "gumbel_hard", "gumbel_soft")

@@ -1,0 +1,35 @@
+"""The benchmarks' shared statistics: one-sided tests point the right way, undefined values are None."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hiernas.stats import describe, finite, mann_whitney_greater, welch
+
+
+def test_one_sided_tests_favour_the_larger_sample_only() -> None:
+    high, low = [0.95, 0.96, 0.97, 0.94, 0.96], [0.90, 0.91, 0.89, 0.92, 0.90]
+    up, down = welch(high, low), welch(low, high)
+    assert up["p_greater"] is not None and up["p_greater"] < 0.01
+    assert down["p_greater"] is not None and down["p_greater"] > 0.99
+    assert up["p_two_sided"] == pytest.approx(2 * up["p_greater"])
+    p_up, p_down = mann_whitney_greater(high, low), mann_whitney_greater(low, high)
+    assert p_up is not None and p_down is not None and p_up < 0.01 < 0.99 < p_down
+
+
+def test_too_few_values_or_no_spread_give_none() -> None:
+    assert welch([0.9], [0.8, 0.7]) == {"p_two_sided": None, "p_greater": None}
+    assert mann_whitney_greater([0.9, 0.8], [0.7]) is None
+    assert welch([0.5, 0.5], [0.5, 0.5])["p_greater"] is None  # constant samples: t is undefined
+    assert finite(math.nan) is None and finite(math.inf) is None and finite(1.5) == 1.5
+
+
+def test_describe_with_and_without_an_optimum() -> None:
+    plain = describe([1.0, 2.0, 4.0])
+    assert plain["mean"] == pytest.approx(7 / 3) and plain["n"] == 3 and plain["median"] == 2.0
+    assert plain["min"] == 1.0 and plain["max"] == 4.0 and "regret_mean" not in plain
+    regret = describe([93.0, 94.0, 94.37], optimum=94.37)
+    assert regret["regret_mean"] == pytest.approx(94.37 - regret["mean"]) and regret["hit_optimum"] == 1
+    assert describe([1.0])["std"] is None and describe([])["n"] == 0
