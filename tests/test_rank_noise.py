@@ -3,9 +3,9 @@ level reproduces its target."""
 
 from __future__ import annotations
 
-import pytest
-
 import itertools
+
+import pytest
 
 from hiernas.benchmark_table import BenchmarkTable
 from hiernas.rank_noise import AgreementSampler

@@ -54,6 +54,9 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--share-weights", action="store_true", help="share convolutions per row (FaDE 2.2)")
+    p.add_argument("--head-norm", action="store_true",
+                   help="BatchNorm before the hyper-architecture's head, so the last row's alpha cannot scale the "
+                        "logits (stand-alone paths train without it)")
     p.add_argument("--equal-params-convs", type=cli.non_negative_int, default=0,
                    help="> 0: every DAG gets the weights of this many convolutions (FaDE 3.1's equal sizes)")
     cli.add_ray_flags(p, "results/validate_ranks")
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, split_seed=args.split_seed),
         model=ModelConfig(depth=depth, choice_mode=args.choice_mode, temperature=args.temperature,
                           share_weights=args.share_weights, alpha_init_scale=args.alpha_init_scale,
-                          equal_params_convs=args.equal_params_convs,
+                          equal_params_convs=args.equal_params_convs, head_norm=args.head_norm,
                           arch_gradient=args.arch_gradient),
         train=TrainConfig(epochs=args.epochs, arch_lr=args.arch_lr, warmup_epochs=args.warmup_epochs, amp=args.amp,
                           arch_every=args.arch_every, reg_start=args.reg_start, reg_end=args.reg_end),

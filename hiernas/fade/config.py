@@ -48,6 +48,9 @@ class ModelConfig(ConfigBase):
     # DAGs of the rank validation hold equal weights), by widening or narrowing inside the cell
     equal_params_convs: int = 0
     arch_gradient: str = "reinforce"  # hard Gumbel only: reinforce (score function) | straight_through (paper)
+    # BatchNorm (no affine) on the pooled features before the linear head, so the last row's alpha cannot
+    # buy a lower loss by scaling the logits (the other rows feed BatchNorm already): see HyperNet
+    head_norm: bool = False
     space: str = "dag"  # the cells' space: dag | nb201 | darts (hiernas.fade.candidates)
 
     def __post_init__(self) -> None:

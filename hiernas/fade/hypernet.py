@@ -69,6 +69,13 @@ def _pool(kind: str) -> nn.Module:
 class HyperNet(nn.Module):
     """The FaDE hyper-architecture ``H in S^{d x w}`` as one trainable network.
 
+    Every row's output goes into the next row's convolutions and BatchNorm, which cancel its scale; only
+    the last row's goes to the linear head, so only there can alpha lower the loss by moving weight to the
+    candidate with the largest output. ``model.head_norm`` puts a BatchNorm without affine parameters
+    before the head to close that path (measured on digits: the last row's alpha then stops singling out
+    one candidate in every repeat, and each row's alpha orders its cells more like their stand-alone
+    effect; see README, "Rank validation").
+
     Args:
         cells: ``cells[i][j]`` is candidate j of row i (all rows the same length).
         model: shape and mixing settings.
@@ -120,6 +127,7 @@ class HyperNet(nn.Module):
             candidates = [factory.module(cell, channels_in, channels, bank) for cell in cells[i]]
             self.rows.append(MixedChoice(candidates))
             channels_in = channels
+        self.head_norm: nn.Module = nn.BatchNorm1d(channels_in, affine=False) if model.head_norm else nn.Identity()
         self.head = nn.Linear(channels_in, num_classes)
         self._init_weights()
 
@@ -143,14 +151,18 @@ class HyperNet(nn.Module):
             x = self.pools[i](x)
             mixing = mixing_weights(self.alpha[i], self.mode, self.temperature)
             x = row(x, mixing.weights, mixing.index)  # (B, C_i, H_i, W_i)
-        return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+        return self.classify(x)
+
+    def classify(self, x: Tensor) -> Tensor:
+        """The logits of the last row's feature maps: global average pooling, ``head_norm``, the head."""
+        return self.head(self.head_norm(F.adaptive_avg_pool2d(x, 1).flatten(1)))
 
     def forward_path(self, x: Tensor, path: Sequence[int]) -> Tensor:
         """Run one discrete path (candidate ``path[i]`` in row i) with weight 1, alpha unused."""
         for i, row in enumerate(self.rows):
             x = self.pools[i](x)
             x = cast(MixedChoice, row).candidates[int(path[i])](x)
-        return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
+        return self.classify(x)
 
     def sample_paths(self, count: int) -> list[list[int]]:
         """``count`` paths drawn from softmax(alpha) row by row (hard Gumbel's sampling distribution)."""

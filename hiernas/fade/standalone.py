@@ -23,8 +23,11 @@ def standalone_config(base: TrialConfig, path_cells: Sequence[Any], epochs: int 
                       seed: int | None = None) -> TrialConfig:
     """The trial config that trains ``path_cells`` (one cell JSON per row) alone, weights only, with the weight
     learning rate decayed by a cosine to 0 (measured: with FaDE's constant Adam step a converged path's accuracy
-    drifts down again, so the last epoch's accuracy is noisy)."""
-    model = base.model.replace(depth=len(path_cells), window=1, choice_mode="softmax", share_weights=False)
+    drifts down again, so the last epoch's accuracy is noisy). ``head_norm`` is off: it only keeps the search's
+    last-row alpha from scaling the logits, and a path alone has no alpha (as DARTS evaluates with another
+    normalisation than it searches with)."""
+    model = base.model.replace(depth=len(path_cells), window=1, choice_mode="softmax", share_weights=False,
+                               head_norm=False)
     train = base.train.replace(
         arch_lr=0.0, prune_k=0, fair_epochs=0, eval_paths=0, top_k=1, weight_lr_schedule="cosine",
         epochs=base.train.epochs if epochs is None else epochs,

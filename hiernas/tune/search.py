@@ -122,6 +122,12 @@ def check_resume(results_dir: str, settings: SearchSettings, base: TrialConfig, 
     if isinstance(saved.get("search"), dict):
         # searches from before ties were drawn and before several final seeds
         saved["search"] = {"fade_ties": "index", "final_seeds": 1, **saved["search"]}
+    if isinstance(saved.get("trial"), dict):
+        # fields added since the search started take their defaults, which keep the old behaviour
+        try:
+            saved["trial"] = TrialConfig.from_dict(saved["trial"]).to_dict()
+        except (TypeError, ValueError):
+            pass  # not a trial config of this version: the comparison below refuses it
     if {key: saved.get(key) for key in ("search", "trial")} != _fingerprint(settings, base):
         raise ValueError(f"cannot resume: {results_dir} belongs to a different configuration")
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -85,3 +86,19 @@ def test_gpus_the_cluster_does_not_have_are_refused(tmp_path: Path) -> None:
     proc = run(["--gpus-per-trial", "1", "--dataset", "synthetic"], results)
     assert proc.returncode == 2 and "gpus" in proc.stderr.splitlines()[-1].lower(), proc.stderr
     assert not results.exists()
+
+
+def test_resume_accepts_a_search_saved_before_later_fields_existed(tmp_path: Path) -> None:
+    """A saved trial config without fields added since (their defaults keep the old behaviour) still
+    matches; a real difference is still refused."""
+    from hiernas.fade.config import ModelConfig, TrialConfig
+    from hiernas.tune.search import SearchSettings, _fingerprint, check_resume
+
+    settings, base = SearchSettings(), TrialConfig(model=ModelConfig(depth=2, window=3))
+    saved = _fingerprint(settings, base)
+    del saved["trial"]["model"]["head_norm"], saved["trial"]["train"]["weight_lr_schedule"]
+    del saved["search"]["fade_ties"], saved["search"]["final_seeds"]
+    (tmp_path / "search_config.json").write_text(json.dumps(saved))
+    assert check_resume(str(tmp_path), dataclasses.replace(settings, fade_ties="index"), base, True)
+    with pytest.raises(ValueError, match="different configuration"):
+        check_resume(str(tmp_path), settings, base.replace(model=base.model.replace(head_norm=True)), True)

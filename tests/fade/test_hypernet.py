@@ -35,10 +35,10 @@ def test_cell_from_json_matches_cell() -> None:
     assert module.cell == DagCell(3, ((0, 1), (1, 2)))
 
 
-def _hypernet(mode: str, window: int = 4, depth: int = 3, share: bool = False) -> HyperNet:
+def _hypernet(mode: str, window: int = 4, depth: int = 3, share: bool = False, head_norm: bool = False) -> HyperNet:
     cells = [[CELLS[(i + j) % len(CELLS)] for j in range(window)] for i in range(depth)]
     cfg = ModelConfig(depth=depth, window=window, choice_mode=mode, final_channels=16, kernel_size=3,
-                      share_weights=share)
+                      share_weights=share, head_norm=head_norm)
     return HyperNet(cells, cfg, in_channels=1, num_classes=10, input_size=8, regulariser=MaxNormRegulariser())
 
 
@@ -61,6 +61,27 @@ def test_hard_gumbel_computes_one_candidate_per_row() -> None:
     assert [sum(row) for row in counts] == [1, 1, 1]
     logits.sum().backward()
     assert net.alpha.grad is not None and torch.count_nonzero(net.alpha.grad) > 0
+
+
+@pytest.mark.parametrize("head_norm", [False, True])
+def test_head_norm_takes_the_scale_path_from_the_last_rows_alpha(head_norm: bool) -> None:
+    """Without it, scaling the last row's output scales the logits (alpha can lower the loss that way, and
+    only in the last row); with it, the loss does not see the scale."""
+    torch.manual_seed(0)
+    net = _hypernet("softmax", head_norm=head_norm).train()
+    features = torch.randn(8, 16, 2, 2)
+    y = torch.randint(0, 10, (8,))
+    base = torch.nn.functional.cross_entropy(net.classify(features), y)
+    scaled = torch.nn.functional.cross_entropy(net.classify(3.0 * features), y)
+    assert torch.isclose(base, scaled, atol=1e-4).item() is head_norm
+
+
+def test_standalone_paths_train_without_the_search_only_head_norm() -> None:
+    from hiernas.fade.config import TrialConfig
+    from hiernas.fade.standalone import standalone_config
+
+    base = TrialConfig(model=ModelConfig(depth=2, window=3, head_norm=True))
+    assert standalone_config(base, [{"n": 1, "edges": []}] * 2).model.head_norm is False
 
 
 def test_softmax_computes_every_candidate() -> None:
