@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_int
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig
 from hiernas.results import read_json, save_figure, write_csv, write_json
@@ -174,28 +175,28 @@ def check_budget(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     """The flags; every size of the full run is one of them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"], choices=["digits", "cifar10", "synthetic"])
     parser.add_argument("--data-dir", default=None, help="CIFAR-10 python batches (cifar10 only)")
     parser.add_argument("--searchers", nargs="+", default=list(SEARCHERS), choices=SEARCHERS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--window", type=int, default=6)
-    parser.add_argument("--iterations", type=int, default=4, help="batches of hyper-architectures per search")
-    parser.add_argument("--repeats", type=int, default=2, help="trials per iteration")
-    parser.add_argument("--trial-epochs", type=int, default=2, help="trained epochs per trial (the budget unit)")
-    parser.add_argument("--final-epochs", type=int, default=15, help="stand-alone epochs of the chosen path")
-    parser.add_argument("--final-seeds", type=int, default=1,
+    parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--depth", type=positive_int, default=4)
+    parser.add_argument("--window", type=positive_int, default=6)
+    parser.add_argument("--iterations", type=positive_int, default=4, help="batches of hyper-architectures per search")
+    parser.add_argument("--repeats", type=positive_int, default=2, help="trials per iteration")
+    parser.add_argument("--trial-epochs", type=positive_int, default=2,
+                        help="trained epochs per trial (the budget unit)")
+    parser.add_argument("--final-epochs", type=positive_int, default=15, help="stand-alone epochs of the chosen path")
+    parser.add_argument("--final-seeds", type=positive_int, default=1,
                         help="final trainings of the chosen path (seeds apart, one split): its accuracy is their mean")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,
                         help="FaDE's pseudo-gradient estimator")
     parser.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
                         help="what ranks the cells for every searcher: alpha, or path-wise validation accuracy")
-    parser.add_argument("--rank-paths", type=int, default=64, help="--rank pathwise: paths each trial scores")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    parser.add_argument("--rank-paths", type=positive_int, default=64, help="--rank pathwise: paths each trial scores")
+    parser.add_argument("--cpus", type=positive_int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--out", default="results/compare_searchers")
     args = parser.parse_args()
     if len(args.seeds) < 2 or len(set(args.seeds)) != len(args.seeds):
@@ -208,8 +209,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:  # impossible sizes fail here in one line, before anything is written or Ray starts
+        epochs = {name: hyper_epochs(args, name) for name in args.searchers}
+    except ValueError as error:
+        fail(str(error))
     check_budget(args)
-    epochs = {name: hyper_epochs(args, name) for name in args.searchers}
     init_ray(num_cpus=args.cpus, dashboard=False)
     rows: list[dict[str, Any]] = []
     total = len(args.datasets) * len(args.seeds) * len(args.searchers)
