@@ -33,8 +33,8 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
                    help="FaDE's choice among cells equally near a probe: a seeded uniform draw, or the lowest index")
     p.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
                    help="what ranks the cells: the architecture weights, or the validation accuracy of sampled "
-                        "paths with the trained shared weights (DARTS-PD's path scores; measured the better "
-                        "predictor of stand-alone accuracy on digits)")
+                        "paths with the trained shared weights (DARTS-PD's path scores; on digits the better "
+                        "predictor of stand-alone accuracy changed from one validation run to the next)")
     p.add_argument("--rank-paths", type=cli.positive_int, default=64,
                    help="--rank pathwise: paths each trial scores after its last epoch (all when fewer exist)")
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
