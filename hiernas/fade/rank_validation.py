@@ -188,8 +188,11 @@ def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict
     if all(r["pathwise_val_acc"] is not None for r in rows):
         sources["pathwise"] = _source([r["pathwise_val_acc"] for r in rows], accs, agreement.get("pathwise"),
                                       repeats, truth)
+    alpha_source = sources["alpha"]
     return {
-        **sources["alpha"],
+        # the first version's top-level keys: alpha's correlations and agreement (its bound stays in sources,
+        # so the top-level attainable_rho is the ground truth's alone)
+        **{k: alpha_source[k] for k in ("spearman_rho", "spearman_p", "kendall_tau", "kendall_p", "agreement")},
         "sources": sources,
         "ceiling": split_half_agreement(per_seed),
         "ground_truth_reliability": truth,

@@ -81,7 +81,9 @@ def test_summary_gives_every_source_its_bound_and_the_console_says_them() -> Non
     assert alpha["averaged_reliability"] == pytest.approx(4 * 0.6 / (1 + 3 * 0.6))
     truth = summary["ground_truth_reliability"]
     assert truth is not None and 0.8 < truth <= 1.0
-    assert summary["attainable_rho"] == pytest.approx(np.sqrt(truth))
+    assert summary["attainable_rho"] == pytest.approx(np.sqrt(truth))  # the ground truth's, not alpha's
+    assert summary["spearman_rho"] == alpha["spearman_rho"] and summary["agreement"] == 0.6
+    assert "averaged_reliability" not in summary
     assert alpha["attainable_rho"] == pytest.approx(np.sqrt(truth * alpha["averaged_reliability"]))
     assert pathwise["attainable_rho"] < alpha["attainable_rho"] and summary["note"] == "x"
     text = describe(summary)
