@@ -27,7 +27,7 @@ validation split (evolution's ``eval_paths``) trains nothing and is not counted.
 
 Writes to ``--out``: ``<dataset>/<searcher>-seed<seed>/`` (the search's own files; its ``best.json`` marks
 it done), ``runs.csv`` (one row per search), ``summary.json`` (per data set and searcher: ``n``, ``mean``,
-``std`` (sample SD), min, max, ``minus_random``, and ``p_value_vs_random``: one-sided Welch t-test and
+``std`` (sample SD), median, min, max, ``minus_random``, and ``p_value_vs_random``: one-sided Welch t-test and
 Mann-Whitney U that the searcher's accuracies exceed random's) and ``accuracies.png`` (box and strip plot).
 Resumable: a search whose ``best.json`` exists is read back, not run again; one interrupted mid-way is
 resumed from its Tune state; ``comparison.json`` pins the budget settings of ``--out``.
@@ -47,7 +47,7 @@ from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_i
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig
 from hiernas.results import read_json, save_figure, write_csv, write_json
-from hiernas.stats import mann_whitney_greater, welch
+from hiernas.stats import describe, mann_whitney_greater, welch
 from hiernas.tune.runtime import init_ray
 from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
@@ -118,7 +118,8 @@ def versus_random(accs: list[float], random: list[float]) -> dict[str, float | N
 
 
 def summarise(rows: list[dict[str, Any]], searchers: list[str]) -> dict[str, Any]:
-    """Per searcher: n, mean, sample SD, min, max, mean wall time, gap to random and p-values against it."""
+    """Per searcher: n, mean, sample SD, median, min, max (``hiernas.stats.describe``; mean None without
+    runs), mean wall time, gap to random and p-values against it."""
     def accuracies(name: str) -> list[float]:
         return [float(r["test_acc"]) for r in rows if r["searcher"] == name and r["test_acc"] is not None]
 
@@ -129,11 +130,8 @@ def summarise(rows: list[dict[str, Any]], searchers: list[str]) -> dict[str, Any
         walls = [float(r["wall_time_s"]) for r in rows if r["searcher"] == name]
         mean = statistics.fmean(accs) if accs else None
         summary[name] = {
-            "n": len(accs),
-            "mean": mean,
-            "std": statistics.stdev(accs) if len(accs) > 1 else None,
-            "min": min(accs, default=None),
-            "max": max(accs, default=None),
+            **describe(accs),
+            "mean": mean,  # None, not NaN, without runs: strict JSON
             "mean_wall_time_s": statistics.fmean(walls) if walls else None,
             "minus_random": None if mean is None or not random else mean - statistics.fmean(random),
             "p_value_vs_random": None if name == "random" or not random else versus_random(accs, random),
