@@ -113,6 +113,13 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def add_head_norm_flag(parser: argparse.ArgumentParser) -> None:
+    """--head-norm (``ModelConfig.head_norm``), one text for every command that trains hyper-architectures."""
+    parser.add_argument("--head-norm", action="store_true",
+                        help="BatchNorm before the hyper-architecture's head, so the last row's alpha cannot scale "
+                             "the logits (stand-alone trainings of paths run without it)")
+
+
 def add_data_flags(parser: argparse.ArgumentParser, batch_size: int | None) -> None:
     """--dataset, --data-dir, --download and --batch-size (``None``: the method's own default)."""
     parser.add_argument("--dataset", default="digits", choices=DATASETS, help="data set")

@@ -40,9 +40,7 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES, help="how a row mixes its cells")
-    p.add_argument("--head-norm", action="store_true",
-                   help="BatchNorm before the hyper-architecture's head, so the last row's alpha cannot scale the "
-                        "logits (the race and final training run without it)")
+    cli.add_head_norm_flag(p)
     cli.add_data_flags(p, batch_size=64)
     p.add_argument("--seed", type=cli.non_negative_int, default=0, help="seed of the searcher and the trials")
     p.add_argument("--max-failures", type=cli.non_negative_int, default=2, help="retries of a failed trial")

@@ -54,9 +54,7 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
                    help="Gumbel-softmax temperature")
     p.add_argument("--share-weights", action="store_true", help="share convolutions per row (FaDE 2.2)")
-    p.add_argument("--head-norm", action="store_true",
-                   help="BatchNorm before the hyper-architecture's head, so the last row's alpha cannot scale the "
-                        "logits (stand-alone paths train without it)")
+    cli.add_head_norm_flag(p)
     p.add_argument("--equal-params-convs", type=cli.non_negative_int, default=0,
                    help="> 0: every DAG gets the weights of this many convolutions (FaDE 3.1's equal sizes)")
     cli.add_ray_flags(p, "results/validate_ranks")
