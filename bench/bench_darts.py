@@ -29,22 +29,12 @@ import torch.nn.functional as F
 
 from hiernas.bilevel import Architect, BilevelSettings
 from hiernas.darts.search_network import SearchNetwork
+from hiernas.memory_probe import saved_peak_bytes
 
 
 def saved_activation_bytes(model: SearchNetwork, x: torch.Tensor, y: torch.Tensor) -> int:
     """Bytes of the distinct storages saved for backward while computing the training loss."""
-    storages: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = F.cross_entropy(model(x), y)
-    del loss
-    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    return sum(nbytes for ptr, nbytes in storages.items() if ptr not in weights)
+    return saved_peak_bytes(lambda: F.cross_entropy(model(x), y), model.parameters())
 
 
 def state_bytes(model: SearchNetwork) -> int:

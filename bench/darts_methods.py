@@ -36,8 +36,7 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +47,7 @@ from hiernas.cli.common import OneLineParser, non_negative_int, positive_int
 from hiernas.darts.config import METHODS, SPACES, DartsConfig
 from hiernas.darts.skeleton import num_edges
 from hiernas.darts.supernets import build_search_network, make_architect
+from hiernas.memory_probe import peak_bytes
 from hiernas.results import write_csv, write_json
 from spaces.darts import PRIMITIVES
 from spaces.nb201 import EDGES as NB201_EDGES
@@ -145,69 +145,6 @@ def state_bytes(architect: Architect) -> int:
     return 3 * weights + 4 * alphas
 
 
-class SavedBytes:
-    """The bytes of the distinct storages autograd holds for backward while the context is open, and their peak.
-
-    A saved tensor is packed into a holder; the graph drops the holder when it frees the tensor (after its
-    backward), so the live total follows the graphs as they are built and freed and the peak is that of the
-    largest graph (or of graphs alive together). ``exclude``: storages not counted (the parameters).
-    """
-
-    def __init__(self, exclude: set[int]) -> None:
-        self.exclude = exclude
-        self.refs: Counter[int] = Counter()
-        self.sizes: dict[int, int] = {}
-        self.live = 0
-        self.peak = 0
-
-    def pack(self, tensor: torch.Tensor) -> Any:
-        storage = tensor.untyped_storage()
-        ptr = storage.data_ptr()
-        if ptr in self.exclude:
-            return tensor
-        if self.refs[ptr] == 0:
-            self.sizes[ptr] = storage.nbytes()
-            self.live += self.sizes[ptr]
-            self.peak = max(self.peak, self.live)
-        self.refs[ptr] += 1
-        return _Held(self, ptr, tensor.detach())  # detached: holding an output with its grad_fn would be a cycle
-
-    @staticmethod
-    def unpack(packed: Any) -> torch.Tensor:
-        return packed.tensor if isinstance(packed, _Held) else packed
-
-    def release(self, ptr: int) -> None:
-        self.refs[ptr] -= 1
-        if self.refs[ptr] == 0:
-            self.live -= self.sizes.pop(ptr)
-            del self.refs[ptr]
-
-
-class _Held:
-    """A saved tensor as autograd keeps it; telling its tracker when the graph lets it go."""
-
-    def __init__(self, tracker: SavedBytes, ptr: int, tensor: torch.Tensor) -> None:
-        self.tracker, self.ptr, self.tensor = tracker, ptr, tensor
-
-    def __del__(self) -> None:
-        self.tracker.release(self.ptr)
-
-
-def peak_bytes(fn: Callable[[], object], architect: Architect, device: torch.device) -> int:
-    """Peak memory while ``fn`` runs: saved activations on the CPU, everything allocated on CUDA."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        fn()
-        torch.cuda.synchronize(device)
-        return int(torch.cuda.max_memory_allocated(device))
-    params = [*architect.model.weight_parameters(), *architect.model.arch_parameters()]
-    tracker = SavedBytes({p.untyped_storage().data_ptr() for p in params})
-    with torch.autograd.graph.saved_tensors_hooks(tracker.pack, tracker.unpack):
-        fn()
-    return tracker.peak
-
-
 def search_step(architect: Architect, batches: Sequence[Batch]) -> None:
     architect.arch_step(batches[0], batches[1])
     architect.weight_step(batches[0])
@@ -224,8 +161,9 @@ def measure_memory(row: Row, batches: Sequence[Batch], device: torch.device, ste
         search_step(architect, batches)  # the optimisers' state exists from the first step on
     arch, weight = [], []
     for _ in range(steps):
-        arch.append(peak_bytes(lambda: architect.arch_step(batches[0], batches[1]), architect, device))
-        weight.append(peak_bytes(lambda: architect.weight_step(batches[0]), architect, device))
+        params = [*architect.model.weight_parameters(), *architect.model.arch_parameters()]
+        arch.append(peak_bytes(lambda: architect.arch_step(batches[0], batches[1]), params, device))
+        weight.append(peak_bytes(lambda: architect.weight_step(batches[0]), params, device))
     out = {
         "arch_mib": statistics.fmean(arch) / MIB,
         "weight_mib": statistics.fmean(weight) / MIB,
