@@ -108,3 +108,12 @@ def test_network_sizes_take_the_channels_and_classes_of_the_data() -> None:
                       data=DataConfig(dataset="synthetic", synthetic_shape=(7, 8, 8)))
     assert "7 input channels" in eval_network_size(wide)
 
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_help_states_each_default_once(module: str) -> None:
+    """A flag whose help already says its default (one that depends on other flags) is not given a second,
+    misleading ``(default: None)``."""
+    text = " ".join(importlib.import_module(f"hiernas.cli.{module}").build_parser().format_help().split())
+    for chunk in text.split("--")[1:]:
+        assert chunk.count("(default:") <= 1, (module, chunk[:80])
