@@ -117,3 +117,14 @@ def test_help_states_each_default_once(module: str) -> None:
     text = " ".join(importlib.import_module(f"hiernas.cli.{module}").build_parser().format_help().split())
     for chunk in text.split("--")[1:]:
         assert chunk.count("(default:") <= 1, (module, chunk[:80])
+
+
+def test_rank_validation_budget_defaults_per_space_and_yields_to_flags() -> None:
+    """DAG cells get the measured 2 epochs x 8 repeats in 4 rows, NAS-Bench-201 cells 10 x 4 in 1 row; flags win."""
+    from hiernas.cli.validate_ranks import build_parser as validate_parser
+    from hiernas.cli.validate_ranks import hyper_budget
+
+    parser = validate_parser()
+    assert hyper_budget(parser.parse_args([])) == (4, 2, 8)
+    assert hyper_budget(parser.parse_args(["--space", "nb201"])) == (1, 10, 4)
+    assert hyper_budget(parser.parse_args(["--epochs", "10", "--repeats", "4", "--depth", "3"])) == (3, 10, 4)
