@@ -27,8 +27,10 @@ validation split (evolution's ``eval_paths``) trains nothing and is not counted.
 
 Writes to ``--out``: ``<dataset>/<searcher>-seed<seed>/`` (the search's own files; its ``best.json`` marks
 it done), ``runs.csv`` (one row per search), ``summary.json`` (per data set and searcher: ``n``, ``mean``,
-``std`` (sample SD), median, min, max, ``minus_random``, and ``p_value_vs_random``: one-sided Welch t-test and
-Mann-Whitney U that the searcher's accuracies exceed random's) and ``accuracies.png`` (box and strip plot).
+``std`` (sample SD), median, min, max, ``minus_random``, ``p_value_vs_random``: one-sided Welch t-test and
+Mann-Whitney U that the searcher's accuracies exceed random's, and ``seeds_for_power_80``: the seeds per searcher
+a one-sided test at level 0.05 would need to detect the observed gap with power 0.8, normal approximation;
+None when not ahead of random) and ``accuracies.png`` (box and strip plot).
 Resumable: a search whose ``best.json`` exists is read back, not run again; one interrupted mid-way is
 resumed from its Tune state; ``comparison.json`` pins the budget settings of ``--out``.
 """
@@ -47,7 +49,7 @@ from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_i
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig
 from hiernas.results import read_json, save_figure, write_csv, write_json
-from hiernas.stats import describe, mann_whitney_greater, welch
+from hiernas.stats import describe, mann_whitney_greater, seeds_for_power, welch
 from hiernas.tune.runtime import init_ray
 from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
@@ -135,6 +137,8 @@ def summarise(rows: list[dict[str, Any]], searchers: list[str]) -> dict[str, Any
             "mean_wall_time_s": statistics.fmean(walls) if walls else None,
             "minus_random": None if mean is None or not random else mean - statistics.fmean(random),
             "p_value_vs_random": None if name == "random" or not random else versus_random(accs, random),
+            # seeds per searcher a one-sided test would need at this gap and spread (power 0.8, level 0.05)
+            "seeds_for_power_80": None if name == "random" else seeds_for_power(accs, random),
         }
     return summary
 
@@ -234,8 +238,10 @@ def main() -> None:
         for name in args.searchers:
             s = summary[name]
             p = s["p_value_vs_random"] or {}
+            needed = s["seeds_for_power_80"]
             tests = "" if name == "random" else (
-                f", vs random: p {number(p.get('welch_t'))} (Welch t), {number(p.get('mann_whitney_u'))} (MWU)")
+                f", vs random: p {number(p.get('welch_t'))} (Welch t), {number(p.get('mann_whitney_u'))} (MWU); "
+                + ("not ahead" if needed is None else f"{needed} seeds each would detect this gap (power 0.8)"))
             print(f"{dataset:9s} {name:9s} test acc {number(s['mean'])} +- {number(s['std'])} (n {s['n']}), "
                   f"mean wall {number(s['mean_wall_time_s'], '.0f')} s{tests}")
 

@@ -53,3 +53,22 @@ def describe(values: Sequence[float], optimum: float | None = None) -> dict[str,
             "hit_optimum": sum(v >= optimum for v in values),
         }
     return out
+
+
+def seeds_for_power(
+    ours: Sequence[float], reference: Sequence[float], alpha: float = 0.05, power: float = 0.8
+) -> int | None:
+    """Runs per side a one-sided two-sample test would need to detect the observed gap (mean of ``ours`` over
+    ``reference``) at level ``alpha`` with probability ``power``, if the gap and spreads are the true ones.
+
+    Normal approximation, n = (z_{1-alpha} + z_power)^2 (sd_ours^2 + sd_reference^2) / gap^2, rounded up: it
+    tells how far a comparison is from conclusive. None when ``ours`` is not ahead or a spread is undefined.
+    """
+    if len(ours) < 2 or len(reference) < 2:
+        return None
+    gap = statistics.fmean(ours) - statistics.fmean(reference)
+    variance = statistics.variance(ours) + statistics.variance(reference)
+    if gap <= 0 or variance == 0:
+        return None
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    return math.ceil(z * z * variance / (gap * gap))

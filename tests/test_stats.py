@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from hiernas.stats import describe, finite, mann_whitney_greater, welch
+from hiernas.stats import describe, finite, mann_whitney_greater, seeds_for_power, welch
 
 
 def test_one_sided_tests_favour_the_larger_sample_only() -> None:
@@ -33,3 +33,19 @@ def test_describe_with_and_without_an_optimum() -> None:
     regret = describe([93.0, 94.0, 94.37], optimum=94.37)
     assert regret["regret_mean"] == pytest.approx(94.37 - regret["mean"]) and regret["hit_optimum"] == 1
     assert describe([1.0])["std"] is None and describe([])["n"] == 0
+
+
+def test_seeds_for_power_follows_the_normal_approximation() -> None:
+    """Gap 1, both SDs 1: (1.645 + 0.842)^2 * 2 = 12.4, so 13 seeds; a 4x smaller gap needs 16x the seeds."""
+    ours, reference = [0.0, 2.0, 1.0, 3.0, 4.0], [-1.0, 1.0, 0.0, 2.0, 3.0]  # gap 1, variance 2.5 each
+    z = 1.6448536 + 0.8416212
+    assert seeds_for_power(ours, reference) == math.ceil(z * z * 5.0)
+    assert seeds_for_power([v + 0.25 for v in reference], reference) == math.ceil(z * z * 5.0 / 0.0625)
+
+
+def test_seeds_for_power_is_none_when_not_ahead_or_undefined() -> None:
+    assert seeds_for_power([0.1, 0.2, 0.3], [0.2, 0.3, 0.4]) is None  # behind
+    assert seeds_for_power([0.5, 0.5], [0.4, 0.4]) is None  # no spread at all
+    assert seeds_for_power([0.5], [0.4, 0.3]) is None  # one run
+    weaker, usual = seeds_for_power([0.6, 0.8], [0.4, 0.6], power=0.5), seeds_for_power([0.6, 0.8], [0.4, 0.6])
+    assert weaker is not None and usual is not None and weaker < usual
