@@ -49,7 +49,8 @@ class ValidationPlan:
     # seeds per stand-alone path, accuracy averaged (>= 2 for a ceiling); measured on digits, 3 seeds gave a
     # ceiling of 0.53-0.62: the paths differ by about as much as one path's seeds do
     standalone_seeds: int = 5
-    standalone_epochs: int = 12  # digits: train accuracy 0.98-1.00 by epoch 10-15 (paths.csv shows it)
+    # digits: train accuracy 0.90-0.995 after 12 epochs, 0.996-1.000 after 30 (validate_ranks uses 30 there)
+    standalone_epochs: int = 12
     path_selection: str = "random"  # random: uniform (fair to every rank source); quantile: over alpha's ranks
     cpus_per_trial: float = 1
     gpus_per_trial: float = 0

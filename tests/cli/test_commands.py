@@ -128,3 +128,13 @@ def test_rank_validation_budget_defaults_per_space_and_yields_to_flags() -> None
     assert hyper_budget(parser.parse_args([])) == (4, 2, 8)
     assert hyper_budget(parser.parse_args(["--space", "nb201"])) == (1, 10, 4)
     assert hyper_budget(parser.parse_args(["--epochs", "10", "--repeats", "4", "--depth", "3"])) == (3, 10, 4)
+
+
+def test_stand_alone_epochs_default_to_convergence_on_digits_only() -> None:
+    from hiernas.cli.validate_ranks import STANDALONE_EPOCHS, build_parser, standalone_epochs
+    from hiernas.fade.rank_validation import ValidationPlan
+
+    parser = build_parser()
+    assert standalone_epochs(parser.parse_args([])) == STANDALONE_EPOCHS["digits"] == 30
+    assert standalone_epochs(parser.parse_args(["--dataset", "cifar10"])) == ValidationPlan.standalone_epochs
+    assert standalone_epochs(parser.parse_args(["--standalone-epochs", "5"])) == 5
