@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hiernas.fade.ranks import kendall, path_log_rank, spearman, top_paths
+from hiernas.fade.ranks import kendall, path_log_rank, row_standardised, spearman, top_paths
 from hiernas.paths import decode_path
 from hiernas.results import plot_alpha_heatmap, plot_rank_scatter, write_csv, write_json
 
@@ -148,6 +148,7 @@ def path_row(path: Sequence[int], log_p: np.ndarray, pathwise: float | None,
     return {
         "path": "-".join(map(str, path)),
         "log_rank": path_log_rank(log_p, path),
+        "row_standardised_rank": path_log_rank(row_standardised(log_p), path),
         "pathwise_val_acc": pathwise,
         "test_acc_mean": float(np.mean(tests)),
         "test_acc_std": float(np.std(tests)),
@@ -186,6 +187,9 @@ def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict
     sources: dict[str, dict[str, float | None]] = {
         "alpha": _source([r["log_rank"] for r in rows], accs, agreement.get("alpha"), repeats, truth),
     }
+    if all("row_standardised_rank" in r for r in rows):
+        sources["alpha_rows"] = _source([r["row_standardised_rank"] for r in rows], accs,
+                                        agreement.get("alpha_rows"), repeats, truth)
     if all(r["pathwise_val_acc"] is not None for r in rows):
         sources["pathwise"] = _source([r["pathwise_val_acc"] for r in rows], accs, agreement.get("pathwise"),
                                       repeats, truth)
@@ -211,7 +215,7 @@ def describe(summary: dict[str, Any]) -> str:
         return "n/a" if value is None else format(value, spec)
 
     lines = [
-        f"{name:9s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
+        f"{name:10s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
         f"Kendall tau {number(s['kendall_tau'], '+.3f')}, agreement between repeats {number(s['agreement'], '.3f')}"
         f" (rho its noise allows {number(s.get('attainable_rho'), '.2f')})"
         for name, s in summary["sources"].items()

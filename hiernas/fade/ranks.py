@@ -32,6 +32,19 @@ def log_probs(alpha: ArrayLike, *, softmaxed: bool = True) -> np.ndarray:
     return np.log(np.clip(probs, 1e-300, None))
 
 
+def row_standardised(log_p: ArrayLike) -> np.ndarray:
+    """Each row's log-probabilities centred and scaled to unit SD (a row without spread becomes zeros).
+
+    Summed along a path, every row then weighs alike. Plain log alpha lets the rows whose alpha moved most
+    decide the path rank; on digits those were not the rows that matter most stand-alone (README, "Rank
+    validation"), so rank validation reports this weighting as a source of its own.
+    """
+    rows = np.asarray(log_p, dtype=np.float64)
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    spread = centred.std(axis=1, keepdims=True)
+    return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)
+
+
 def path_log_rank(log_p: np.ndarray, path: Sequence[int]) -> float:
     """log psi_alpha of one path: the sum over rows of the log-probability of its candidate."""
     return float(sum(log_p[i, k] for i, k in enumerate(path)))

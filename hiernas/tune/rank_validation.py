@@ -22,7 +22,7 @@ from ray import tune
 from hiernas.benchmark_table import BenchmarkTable
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.rank_validation import ValidationPlan, path_row, select_paths, summarise, write_validation
-from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement
+from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement, row_standardised
 from hiernas.fade.standalone import standalone_config
 from hiernas.fade.table_ranks import cell_rows, cells_across_range, summarise_table_ranks, write_table_ranks
 from hiernas.tune.runtime import TrialOutcome, run_grid
@@ -51,6 +51,7 @@ def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, 
     alphas = [o.metrics["alpha"] for o in hyper]
     pathwise, pathwise_agreement = _pathwise(hyper)
     agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
+                 "alpha_rows": rank_agreement([all_log_ranks(row_standardised(log_probs(a))) for a in alphas]),
                  "pathwise": pathwise_agreement}
     return hyper, log_probs(average_alpha(alphas)), pathwise, agreement
 

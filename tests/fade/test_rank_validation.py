@@ -88,3 +88,17 @@ def test_summary_gives_every_source_its_bound_and_the_console_says_them() -> Non
     assert pathwise["attainable_rho"] < alpha["attainable_rho"] and summary["note"] == "x"
     text = describe(summary)
     assert "noise-free rank source would reach rho about" in text and "rho its noise allows" in text
+    assert "alpha_rows" not in summary["sources"]  # rows without the row-standardised rank: no such source
+
+
+def test_row_standardised_alpha_is_a_source_of_its_own() -> None:
+    accs = planted(6, 3, 0.03, 0.01, seed=2)
+    rows = [{"path": str(i), "log_rank": float(-accs[i].mean()), "row_standardised_rank": float(accs[i].mean()),
+             "pathwise_val_acc": None, "test_acc_mean": float(accs[i].mean()),
+             "test_acc_per_seed": accs[i].tolist()} for i in range(6)]
+    summary = summarise(rows, np.full((2, 3), 1 / 3), {"alpha": 0.5, "alpha_rows": 0.7}, {}, repeats=2)
+    assert set(summary["sources"]) == {"alpha", "alpha_rows"}
+    assert summary["sources"]["alpha_rows"]["spearman_rho"] == pytest.approx(1.0)
+    assert summary["sources"]["alpha_rows"]["agreement"] == 0.7
+    assert summary["spearman_rho"] == pytest.approx(-1.0)  # the top level stays plain alpha's
+    assert "alpha_rows" in describe(summary)

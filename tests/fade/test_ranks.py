@@ -7,7 +7,16 @@ import itertools
 import numpy as np
 import pytest
 
-from hiernas.fade.ranks import average_alpha, kendall, log_probs, log_softmax_rows, path_log_rank, spearman, top_paths
+from hiernas.fade.ranks import (
+    average_alpha,
+    kendall,
+    log_probs,
+    log_softmax_rows,
+    path_log_rank,
+    row_standardised,
+    spearman,
+    top_paths,
+)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -64,3 +73,16 @@ def test_pathwise_alpha_is_a_softmax_of_each_cells_mean_path_accuracy() -> None:
     assert rows[0, 1] / rows[0, 0] == pytest.approx(np.exp(10)) and rows[1, 1] / rows[1, 0] == pytest.approx(np.exp(2))
     assert rows[0, 2] == pytest.approx(rows[0, 0])  # never scored: the row's lowest mean
     assert pathwise_alpha([], [], window=3) is None
+
+
+def test_row_standardised_weighs_every_row_alike() -> None:
+    """A row whose log alpha moved little counts as much as one that moved far; the order within a row stays."""
+    log_p = np.log(np.array([[0.34, 0.33, 0.33], [0.9, 0.05, 0.05], [1 / 3, 1 / 3, 1 / 3]]))
+    z = row_standardised(log_p)
+    assert np.allclose(z[:2].mean(axis=1), 0) and np.allclose(z[:2].std(axis=1), 1)
+    assert np.array_equal(z[2], np.zeros(3))  # no spread: no say in the rank
+    assert np.array_equal(np.argsort(z[0]), np.argsort(log_p[0]))
+    # plain log alpha lets row 1 (which moved far) decide between "row 0's best" and "row 1's best";
+    # standardised, the two rows weigh alike and the two paths tie
+    assert path_log_rank(log_p, (1, 0, 0)) > path_log_rank(log_p, (0, 1, 0)) + 2
+    assert path_log_rank(z, (1, 0, 0)) == pytest.approx(path_log_rank(z, (0, 1, 0)))
