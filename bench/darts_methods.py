@@ -160,8 +160,8 @@ def measure_memory(row: Row, batches: Sequence[Batch], device: torch.device, ste
     if device.type == "cuda":
         search_step(architect, batches)  # the optimisers' state exists from the first step on
     arch, weight = [], []
+    params = [*architect.model.weight_parameters(), *architect.model.arch_parameters()]  # not counted as saved
     for _ in range(steps):
-        params = [*architect.model.weight_parameters(), *architect.model.arch_parameters()]
         arch.append(peak_bytes(lambda: architect.arch_step(batches[0], batches[1]), params, device))
         weight.append(peak_bytes(lambda: architect.weight_step(batches[0]), params, device))
     out = {
