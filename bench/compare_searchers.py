@@ -47,13 +47,14 @@ from matplotlib.figure import Figure
 
 from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_int
 from hiernas.config import DataConfig
-from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig
+from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig, rank_scoring
 from hiernas.results import read_json, save_figure, write_csv, write_json
 from hiernas.stats import describe, mann_whitney_greater, seeds_for_power, welch
 from hiernas.tune.runtime import init_ray
 from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
 from searchers.fade import ESTIMATORS
+from searchers.records import RANK_SOURCES
 
 BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "final_seeds",
                "batch_size", "choice_mode", "fade_step", "rank", "rank_paths")  # one budget per results directory
@@ -66,7 +67,7 @@ def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs
         seed=seed,
         data=DataConfig(dataset=dataset, data_dir=data_dir, batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode),
-        train=TrainConfig(epochs=hyper_epochs, eval_paths=args.rank_paths if args.rank == "pathwise" else 0),
+        train=TrainConfig(epochs=hyper_epochs, **rank_scoring(args.rank, args.rank_paths)),
     )
 
 
@@ -195,8 +196,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,
                         help="FaDE's pseudo-gradient estimator")
-    parser.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
-                        help="what ranks the cells for every searcher: alpha, or path-wise validation accuracy")
+    parser.add_argument("--rank", default="alpha", choices=tuple(RANK_SOURCES),
+                        help="what ranks the cells for every searcher: alpha, path-wise validation accuracy, or "
+                             "the perturbation (accuracy drop or loss rise when a cell leaves its row's mixture)")
     parser.add_argument("--rank-paths", type=positive_int, default=64, help="--rank pathwise: paths each trial scores")
     parser.add_argument("--cpus", type=positive_int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--out", default="results/compare_searchers")

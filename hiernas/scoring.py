@@ -1,13 +1,15 @@
 """Mean cross-entropy and accuracy of a forward function over a data set: the one scoring loop of every
-trainer (hyper-architectures, cell-level DARTS search, genotype training)."""
+trainer (hyper-architectures, cell-level DARTS search, genotype training); and ``kept_buffers``, which
+lets a scoring with batch statistics leave the running statistics as they were."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
 from hiernas.splits import eval_batches
@@ -32,3 +34,16 @@ def evaluate_model(
             correct += int((logits.argmax(1) == y).sum().item())
             count += len(y)
     return total_loss / max(count, 1), correct / max(count, 1)
+
+
+@contextmanager
+def kept_buffers(model: nn.Module) -> Iterator[None]:
+    """Run the body and put every buffer (BatchNorm running statistics) back as it was: scoring with batch
+    statistics (train mode) would otherwise overwrite them with those of the scored paths or mixtures."""
+    saved = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                buffer.copy_(saved[name])

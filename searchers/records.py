@@ -29,9 +29,11 @@ __all__ = [
     "to_json",
 ]
 
-# rank source -> the reported (depth, window) matrix that ranks the cells: the architecture weights, or the
-# path-wise validation accuracies with the shared weights (hiernas.fade.ranks.pathwise_alpha)
-RANK_SOURCES = {"alpha": "alpha", "pathwise": "pathwise_alpha"}
+# rank source -> the reported (depth, window) matrix that ranks the cells: the architecture weights, the
+# path-wise validation accuracies with the shared weights (hiernas.fade.ranks.pathwise_alpha), or the
+# validation accuracy drop / loss rise when a cell leaves its row's mixture (DARTS-PT; hiernas.fade.perturbation)
+RANK_SOURCES = {"alpha": "alpha", "pathwise": "pathwise_alpha", "perturbation": "perturbation_alpha",
+                "perturbation_loss": "perturbation_loss_alpha"}
 
 
 def check_int(name: str, value: object, low: int, high: float = math.inf) -> int:

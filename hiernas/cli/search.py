@@ -7,7 +7,16 @@ import argparse
 
 from hiernas.cli import common as cli
 from hiernas.config import DataConfig
-from hiernas.fade.config import CHOICE_MODES, MAX_DEPTH, MAX_WINDOW, ModelConfig, TrainConfig, TrialConfig
+from hiernas.fade.config import (
+    CHOICE_MODES,
+    MAX_DEPTH,
+    MAX_WINDOW,
+    ModelConfig,
+    TrainConfig,
+    TrialConfig,
+    rank_scoring,
+)
+from searchers.records import RANK_SOURCES
 from spaces.registry import SPACE_NAMES
 
 
@@ -31,10 +40,11 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
                    help="FaDE's pseudo-gradient: least squares on the cells' real offsets, or equation (1)")
     p.add_argument("--fade-ties", default="random", choices=("random", "index"),
                    help="FaDE's choice among cells equally near a probe: a seeded uniform draw, or the lowest index")
-    p.add_argument("--rank", default="alpha", choices=("alpha", "pathwise"),
-                   help="what ranks the cells: the architecture weights, or the validation accuracy of sampled "
-                        "paths with the trained shared weights (DARTS-PD's path scores; on digits the better "
-                        "predictor of stand-alone accuracy changed from one validation run to the next)")
+    p.add_argument("--rank", default="alpha", choices=tuple(RANK_SOURCES),
+                   help="what ranks the cells: the architecture weights; the validation accuracy of sampled "
+                        "paths with the trained shared weights (DARTS-PD's path scores); or the validation accuracy "
+                        "drop (perturbation, DARTS-PT's measure) or loss rise (perturbation_loss) when a cell "
+                        "leaves its row's mixture")
     p.add_argument("--rank-paths", type=cli.positive_int, default=64,
                    help="--rank pathwise: paths each trial scores after its last epoch (all when fewer exist)")
     p.add_argument("--temperature", type=cli.positive_float, default=ModelConfig.temperature,
@@ -71,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size),
         model=ModelConfig(depth=args.depth, window=args.window, choice_mode=args.choice_mode,
                           temperature=args.temperature, space=args.space, head_norm=args.head_norm),
-        train=TrainConfig(epochs=args.epochs, amp=args.amp,
-                          eval_paths=args.rank_paths if args.rank == "pathwise" else 0),
+        train=TrainConfig(epochs=args.epochs, amp=args.amp, **rank_scoring(args.rank, args.rank_paths)),
     )
     settings = SearchSettings(
         searcher=args.searcher, iterations=args.iterations, repeats=args.repeats, gamma=args.gamma,

@@ -135,6 +135,10 @@ class TrainConfig(ConfigBase):
     # paths scored on the last epoch by validation accuracy with the shared weights (0 = none; with
     # pruning among the kept candidates, else among all paths; all of them when eval_paths covers them)
     eval_paths: int = 0
+    # after the last epoch, score every cell by the validation accuracy drop and loss rise when it leaves its
+    # row's mixture (DARTS-PT; hiernas.fade.perturbation): ``perturbation``, ``perturbation_loss`` and their
+    # rank matrices ``perturbation_alpha``, ``perturbation_loss_alpha``
+    perturbation: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -152,6 +156,13 @@ class TrainConfig(ConfigBase):
             raise ValueError(f"need arch_every >= 1 and arch_samples >= 2, got {self.arch_every}, {self.arch_samples}")
         if self.weight_lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"weight_lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.weight_lr_schedule!r}")
+
+
+def rank_scoring(rank: str, rank_paths: int) -> dict[str, Any]:
+    """The ``TrainConfig`` fields a searcher's rank source needs (``searchers.records.RANK_SOURCES``):
+    ``pathwise`` scores ``rank_paths`` paths, ``perturbation`` and ``perturbation_loss`` every cell, ``alpha``
+    neither."""
+    return {"eval_paths": rank_paths if rank == "pathwise" else 0, "perturbation": rank.startswith("perturbation")}
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,14 @@ class HyperNet(nn.Module):
             x = cast(MixedChoice, row).candidates[int(path[i])](x)
         return self.classify(x)
 
+    def forward_mixture(self, x: Tensor, weights: Tensor) -> Tensor:
+        """Mix every candidate of row i with ``weights[i]`` (a ``depth x window`` tensor), alpha unused: the
+        perturbed mixtures of ``hiernas.fade.perturbation``."""
+        for i, row in enumerate(self.rows):
+            x = self.pools[i](x)
+            x = row(x, weights[i])
+        return self.classify(x)
+
     def sample_paths(self, count: int) -> list[list[int]]:
         """``count`` paths drawn from softmax(alpha) row by row (hard Gumbel's sampling distribution)."""
         probs = F.softmax(self.alpha.detach(), dim=1)  # (depth, window)

@@ -1,15 +1,16 @@
 """FaDE section 3.1, the part without Ray: the plan of a rank validation, which paths to train stand-alone,
 and the summary of the measurements.
 
-Two rank sources are compared with the same ground truth (the stand-alone test accuracy of each path,
-averaged over seeds): the FaDE rank (the log of the product of the softmaxed alpha along the path,
-averaged over repeats) and the path-wise validation accuracy with the shared weights of the trained
-hyper-architecture (how DARTS-PD scores paths). Beside each Spearman's rho the summary gives what bounds
-it: the **ceiling** (the rank agreement of the stand-alone accuracies between two halves of the seeds),
-the **attainable rho** (how well a noise-free source could agree with the seed-averaged ground truth:
-the square root of that mean's reliability, which is higher than the split-half agreement because the
-ground truth averages every seed, not half of them) and the **agreement** of each source between
-repeats of the hyper-architecture training, with the reliability of the source's average over them.
+Four rank sources (``SOURCE_COLUMNS``) are compared with the same ground truth (the stand-alone test accuracy
+of each path, averaged over seeds): the FaDE rank (the log of the product of the softmaxed alpha along the
+path, averaged over repeats), the same with each row's log alpha standardised, the path-wise validation
+accuracy with the shared weights of the trained hyper-architecture (how DARTS-PD scores paths) and the summed
+perturbation scores of the path's cells (DARTS-PT). Beside each Spearman's rho the summary gives what bounds
+it: the **ceiling** (the rank agreement of the stand-alone accuracies between two halves of the seeds), the
+**attainable rho** (how well a noise-free source could agree with the seed-averaged ground truth: the square
+root of that mean's reliability, which is higher than the split-half agreement because the ground truth
+averages every seed, not half of them) and the **agreement** of each source between repeats of the hyper-
+architecture training, with the reliability of the source's average over them.
 ``hiernas.tune.rank_validation`` runs the trainings as Tune trials and calls these.
 """
 
@@ -140,16 +141,51 @@ def attainable_rho(*reliabilities: float | None) -> float | None:
     return float(np.sqrt(max(0.0, float(np.prod([r for r in reliabilities if r is not None])))))
 
 
-def path_row(path: Sequence[int], log_p: np.ndarray, pathwise: float | None,
-             results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+# rank source -> its column in paths.csv (and table_cells.csv); higher means predicted better
+SOURCE_COLUMNS = {"alpha": "log_rank", "alpha_rows": "row_standardised_rank", "pathwise": "pathwise_val_acc",
+                  "perturbation": "perturbation_score", "perturbation_loss": "perturbation_loss_score"}
+CELL_SOURCES = ("perturbation", "perturbation_loss")  # sources that score cells; a path sums its cells' scores
+
+
+@dataclass(frozen=True)
+class RankSources:
+    """What the repeats of a hyper-architecture training say about its paths, averaged over the repeats.
+
+    ``log_p`` is the log of the averaged softmaxed alpha (``depth x window``); ``pathwise`` the mean
+    path-wise validation accuracy of every scored path; ``cell_scores`` the mean ``depth x window`` scores of
+    each cell source (``CELL_SOURCES``, ``hiernas.fade.perturbation``; absent when the trials did not score
+    cells); ``agreement`` each source's mean pairwise rank agreement between repeats.
+    """
+
+    log_p: np.ndarray
+    pathwise: dict[tuple[int, ...], float]
+    cell_scores: dict[str, np.ndarray]
+    agreement: dict[str, float | None]
+
+    def scores(self, path: Sequence[int]) -> dict[str, float | None]:
+        """Every source's score of ``path``, keyed by its column (``SOURCE_COLUMNS``); None where unscored."""
+        return {
+            "log_rank": path_log_rank(self.log_p, path),
+            "row_standardised_rank": path_log_rank(row_standardised(self.log_p), path),
+            "pathwise_val_acc": self.pathwise.get(tuple(int(k) for k in path)),
+            **{SOURCE_COLUMNS[name]: path_log_rank(self.cell_scores[name], path) if name in self.cell_scores else None
+               for name in CELL_SOURCES},
+        }
+
+
+def scored_sources(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The rank sources (name -> column) that scored every row."""
+    return {name: column for name, column in SOURCE_COLUMNS.items()
+            if rows and all(r.get(column) is not None for r in rows)}
+
+
+def path_row(path: Sequence[int], ranks: RankSources, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One row of ``paths.csv``: a path's rank sources and its stand-alone accuracies over the seeds."""
     tests, vals = [r["test_acc"] for r in results], [r["val_acc"] for r in results]
     trains = [r["train_acc"] for r in results]
     return {
         "path": "-".join(map(str, path)),
-        "log_rank": path_log_rank(log_p, path),
-        "row_standardised_rank": path_log_rank(row_standardised(log_p), path),
-        "pathwise_val_acc": pathwise,
+        **ranks.scores(path),
         "test_acc_mean": float(np.mean(tests)),
         "test_acc_std": float(np.std(tests)),
         "val_acc_mean": float(np.mean(vals)),
@@ -184,15 +220,8 @@ def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict
     accs = [r["test_acc_mean"] for r in rows]
     per_seed = np.array([r["test_acc_per_seed"] for r in rows], dtype=np.float64)
     truth = seed_mean_reliability(per_seed)
-    sources: dict[str, dict[str, float | None]] = {
-        "alpha": _source([r["log_rank"] for r in rows], accs, agreement.get("alpha"), repeats, truth),
-    }
-    if all("row_standardised_rank" in r for r in rows):
-        sources["alpha_rows"] = _source([r["row_standardised_rank"] for r in rows], accs,
-                                        agreement.get("alpha_rows"), repeats, truth)
-    if all(r["pathwise_val_acc"] is not None for r in rows):
-        sources["pathwise"] = _source([r["pathwise_val_acc"] for r in rows], accs, agreement.get("pathwise"),
-                                      repeats, truth)
+    sources = {name: _source([r[column] for r in rows], accs, agreement.get(name), repeats, truth)
+               for name, column in scored_sources(rows).items()}
     alpha_source = sources["alpha"]
     return {
         # the first version's top-level keys: alpha's correlations and agreement (its bound stays in sources,

@@ -2,9 +2,10 @@
 
 A hyper-architecture whose rows all hold the same NAS-Bench-201 cells, chosen across the table's accuracy
 range, is trained ``repeats`` times; the paths that use one cell in every row are the architectures the
-table covers (the benchmark's network repeats one cell), so each cell gets two scores: its FaDE rank
-(the log-probability of that path under the averaged alpha) and its path-wise validation accuracy with the
-shared weights. Spearman's rho and Kendall's tau of each score against the table's accuracy say how well
+table covers (the benchmark's network repeats one cell), so each cell gets the scores of that path
+(``hiernas.fade.rank_validation.RankSources``): its FaDE rank (the log-probability of that path under the
+averaged alpha), its path-wise validation accuracy with the shared weights, and its perturbation score
+when the trials scored cells. Spearman's rho and Kendall's tau of each score against the table's accuracy say how well
 our ranks order architectures whose 200-epoch accuracy is known. This module holds the part without Ray:
 choosing the cells, the summary and its files; ``hiernas.tune.rank_validation`` runs the trainings.
 """
@@ -18,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from hiernas.benchmark_table import BENCHMARK_NOTE, BenchmarkTable
-from hiernas.fade.rank_validation import correlations
-from hiernas.fade.ranks import path_log_rank
+from hiernas.fade.rank_validation import RankSources, correlations, scored_sources
 from hiernas.results import plot_rank_scatter, write_csv, write_json
 
 
@@ -33,28 +33,19 @@ def cells_across_range(table: BenchmarkTable, count: int) -> list[str]:
     return [ordered[int(p)][0] for p in positions]
 
 
-def cell_rows(archs: Sequence[str], table: BenchmarkTable, log_p: np.ndarray,
-              pathwise: dict[tuple[int, ...], float]) -> list[dict[str, Any]]:
-    """One row per cell: the table's accuracy and our two scores of the path with that cell in every row."""
-    depth = log_p.shape[0]
-    rows = []
-    for k, arch in enumerate(archs):
-        path = (k,) * depth
-        rows.append({"arch": arch, "table_acc": table.accuracy(arch), "log_rank": path_log_rank(log_p, path),
-                     "pathwise_val_acc": pathwise.get(path)})
-    return rows
+def cell_rows(archs: Sequence[str], table: BenchmarkTable, ranks: RankSources) -> list[dict[str, Any]]:
+    """One row per cell: the table's accuracy and our scores of the path with that cell in every row."""
+    depth = ranks.log_p.shape[0]
+    return [{"arch": arch, "table_acc": table.accuracy(arch), **ranks.scores((k,) * depth)}
+            for k, arch in enumerate(archs)]
 
 
 def summarise_table_ranks(rows: Sequence[dict[str, Any]], table: BenchmarkTable,
                           agreement: dict[str, float | None], extra: dict[str, Any]) -> dict[str, Any]:
     """Per rank source its rho and tau against the table's accuracy (and p-values), and its agreement."""
     truth = [r["table_acc"] for r in rows]
-    sources: dict[str, dict[str, float | None]] = {
-        "alpha": {**correlations([r["log_rank"] for r in rows], truth), "agreement": agreement.get("alpha")},
-    }
-    if all(r["pathwise_val_acc"] is not None for r in rows):
-        sources["pathwise"] = {**correlations([r["pathwise_val_acc"] for r in rows], truth),
-                               "agreement": agreement.get("pathwise")}
+    sources = {name: {**correlations([r[column] for r in rows], truth), "agreement": agreement.get(name)}
+               for name, column in scored_sources(rows).items()}
     return {"ground_truth": {"column": table.column, "note": BENCHMARK_NOTE}, "sources": sources,
             "cells": list(rows), **extra}
 

@@ -1,5 +1,6 @@
 """One hyper-architecture trial without Ray: build data and HyperNet from a ``TrialConfig``, train it
-bilevel, report every epoch, checkpoint, and optionally run the DARTS-PD path stages.
+bilevel, report every epoch, checkpoint, and optionally run the DARTS-PD path stages and score the cells
+by perturbation (DARTS-PT).
 
 ``hiernas.tune.trainables.hyper_trainable`` wraps ``run_hyper_trial`` for Ray Tune; tests and scripts can call
 it directly with any ``report`` callback.
@@ -23,11 +24,12 @@ from hiernas.device import FLOAT32, Precision, peak_memory_mb
 from hiernas.fade.candidates import candidate_factory
 from hiernas.fade.config import ModelConfig, TrialConfig, scheduled_lr
 from hiernas.fade.hypernet import HyperNet, MaxNormRegulariser
+from hiernas.fade.perturbation import removal_scores
 from hiernas.fade.ranks import log_probs, pathwise_alpha, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path, all_paths, decode_path
-from hiernas.scoring import evaluate_model
+from hiernas.scoring import evaluate_model, kept_buffers
 from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
 
 logger = logging.getLogger(__name__)
@@ -63,13 +65,15 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``forward`` (default: the model) on ``dataset``.
 
-    ``batch_stats`` evaluates with BatchNorm batch statistics (train mode, no updates kept useful), which
-    is how shared-weight paths are scored: running statistics mix all paths' activations.
+    ``batch_stats`` evaluates with BatchNorm batch statistics (train mode; the running statistics are put
+    back afterwards), which is how shared-weight paths are scored: running statistics mix all paths'
+    activations.
     """
     was_training = model.training
     model.train(batch_stats)
     try:
-        return evaluate_model(forward or model, dataset, batch_size, device)
+        with kept_buffers(model):
+            return evaluate_model(forward or model, dataset, batch_size, device)
     finally:
         model.train(was_training)
 
@@ -186,6 +190,8 @@ def run_hyper_trial(
         last = epoch + 1 == cfg.train.epochs
         if last and (cfg.train.prune_k > 0 or cfg.train.eval_paths > 0):
             metrics.update(run_path_stages(model, cfg, splits, weight_opt, device))
+        if last and cfg.train.perturbation:
+            metrics.update(removal_scores(model, splits.arch, batch, device, precision).metrics())
         if last and final_metrics is not None:
             metrics.update(final_metrics(model, splits))
         metrics["final"] = last

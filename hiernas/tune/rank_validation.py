@@ -1,13 +1,13 @@
 """FaDE section 3.1 on Ray Tune: do FaDE ranks predict stand-alone accuracy?
 
-The same ``n_g`` DAGs stand in every row of a hyper-architecture; it is trained ``repeats`` times
-(parallel Tune trials) and, after its last epoch, scores every path by validation accuracy with the
-shared weights; a sample of paths is trained from scratch with several seeds (parallel Tune trials).
-Spearman's rho between each rank source (alpha, path-wise accuracy; averaged over the repeats) and the
-mean stand-alone accuracy says how well the source predicts; the ceiling, the attainable rho and the
-agreement between repeats say what could be measured. The plan, the path choice and the summary live in
-``hiernas.fade.rank_validation``. ``validate_ranks_on_table`` takes a benchmark table as the ground truth
-instead of stand-alone trainings (``hiernas.fade.table_ranks``).
+The same ``n_g`` DAGs stand in every row of a hyper-architecture; it is trained ``repeats`` times (parallel
+Tune trials) and, after its last epoch, scores every path by validation accuracy with the shared weights and
+every cell by perturbation (DARTS-PT); a sample of paths is trained from scratch with several seeds (parallel
+Tune trials). Spearman's rho between each rank source (alpha, row-standardised alpha, path-wise accuracy,
+perturbation; averaged over the repeats) and the mean stand-alone accuracy says how well the source predicts;
+the ceiling, the attainable rho and the agreement between repeats say what could be measured. The plan, the
+path choice and the summary live in ``hiernas.fade.rank_validation``. ``validate_ranks_on_table`` takes a
+benchmark table as the ground truth instead of stand-alone trainings (``hiernas.fade.table_ranks``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from ray import tune
 
 from hiernas.benchmark_table import BenchmarkTable
 from hiernas.fade.config import TrialConfig
-from hiernas.fade.rank_validation import ValidationPlan, path_row, select_paths, summarise, write_validation
+from hiernas.fade.rank_validation import (
+    CELL_SOURCES,
+    RankSources,
+    ValidationPlan,
+    path_row,
+    select_paths,
+    summarise,
+    write_validation,
+)
 from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement, row_standardised
 from hiernas.fade.standalone import standalone_config
 from hiernas.fade.table_ranks import cell_rows, cells_across_range, summarise_table_ranks, write_table_ranks
@@ -43,9 +51,9 @@ def _pathwise(hyper: list[TrialOutcome]) -> tuple[dict[tuple[int, ...], float], 
 
 
 def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, Any]) -> tuple[
-        list[TrialOutcome], np.ndarray, dict[tuple[int, ...], float], dict[str, float | None]]:
-    """``plan.repeats`` trainings of ``trial``: the outcomes, the averaged log alpha, the mean path-wise
-    accuracies and each source's agreement between repeats."""
+        list[TrialOutcome], RankSources]:
+    """``plan.repeats`` trainings of ``trial``: the outcomes, and their rank sources averaged over the repeats
+    with each source's agreement between repeats."""
     space = trial.to_dict() | {"seed": tune.grid_search([trial.seed + r for r in range(plan.repeats)])}
     hyper = run_grid(hyper_trainable, space, name="hyper", num_trials=plan.repeats, **resources)
     alphas = [o.metrics["alpha"] for o in hyper]
@@ -53,7 +61,12 @@ def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, 
     agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
                  "alpha_rows": rank_agreement([all_log_ranks(row_standardised(log_probs(a))) for a in alphas]),
                  "pathwise": pathwise_agreement}
-    return hyper, log_probs(average_alpha(alphas)), pathwise, agreement
+    cell_scores = {}
+    for name in CELL_SOURCES if trial.train.perturbation else ():
+        scores = [np.asarray(o.metrics[name], dtype=np.float64) for o in hyper]
+        cell_scores[name] = np.mean(scores, axis=0)
+        agreement[name] = rank_agreement([all_log_ranks(s) for s in scores])
+    return hyper, RankSources(log_probs(average_alpha(alphas)), pathwise, cell_scores, agreement)
 
 
 def validate_ranks_on_table(
@@ -67,13 +80,13 @@ def validate_ranks_on_table(
     depth = base.model.depth
     trial = base.replace(model=base.model.replace(window=len(archs), space="nb201"),
                          cells=tuple(tuple(archs) for _ in range(depth)),
-                         train=base.train.replace(eval_paths=len(archs) ** depth))  # score every path
+                         train=base.train.replace(eval_paths=len(archs) ** depth, perturbation=True))
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent,
                                  "storage_path": resolve_storage(storage, results_dir)}
-    hyper, log_p, pathwise, agreement = _train_hyper(trial, plan, resources)
-    summary = summarise_table_ranks(cell_rows(archs, table, log_p, pathwise), table, agreement, {
-        "alpha_mean": np.exp(log_p).tolist(),
+    hyper, ranks = _train_hyper(trial, plan, resources)
+    summary = summarise_table_ranks(cell_rows(archs, table, ranks), table, ranks.agreement, {
+        "alpha_mean": np.exp(ranks.log_p).tolist(),
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "repeats": plan.repeats,
         "trial_config": trial.to_dict(),
@@ -94,13 +107,13 @@ def validate_ranks(
     depth, window = base.model.depth, len(plan.graphs)
     cells = tuple(tuple(plan.graphs) for _ in range(depth))
     trial = base.replace(model=base.model.replace(window=window), cells=cells,
-                         train=base.train.replace(eval_paths=window**depth))  # score every path
+                         train=base.train.replace(eval_paths=window**depth, perturbation=True))  # every path, cell
     storage = resolve_storage(storage, results_dir)
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
-    hyper, log_p, pathwise, agreement = _train_hyper(trial, plan, resources)
+    hyper, ranks = _train_hyper(trial, plan, resources)
     alphas = [o.metrics["alpha"] for o in hyper]
-    paths = select_paths(log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
+    paths = select_paths(ranks.log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
         for path in paths
@@ -111,12 +124,12 @@ def validate_ranks(
     standalone = run_grid(standalone_trainable, standalone_space, name="standalone",
                           num_trials=len(paths) * len(seeds), **resources)
     rows = [
-        path_row(path, log_p, pathwise.get(tuple(path)),
+        path_row(path, ranks,
                  [o.metrics for o in sorted(standalone, key=lambda o: int(o.config["seed"]))
                   if o.config["cells"] == cells_json])
         for path, cells_json in zip(paths, path_cells, strict=True)
     ]
-    summary = summarise(rows, average_alpha(alphas), agreement, {
+    summary = summarise(rows, average_alpha(alphas), ranks.agreement, {
         "alpha_per_repeat": alphas,
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "graphs": list(plan.graphs),

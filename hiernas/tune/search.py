@@ -59,7 +59,9 @@ class SearchSettings:
     step: float = 1.0
     fade_step: str = "least_squares"  # FaDE's pseudo-gradient estimator: searchers.fade.ESTIMATORS
     fade_ties: str = "random"  # FaDE's choice among equally near cells: searchers.fade.TIES
-    rank: str = "alpha"  # what ranks the cells: alpha | pathwise (the trials must score paths: train.eval_paths)
+    # what ranks the cells: alpha | pathwise (the trials must score paths: train.eval_paths) | perturbation |
+    # perturbation_loss (the trials must score cells: train.perturbation)
+    rank: str = "alpha"
     max_vertices: int = 6
     final_epochs: int = 15
     final_seeds: int = 1  # final trainings of the chosen path (seeds base.seed, +1, ...); test_acc is their mean
@@ -95,6 +97,8 @@ def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher
     cells by ``settings.rank``."""
     if settings.rank == "pathwise" and base.train.eval_paths < 1:
         raise ValueError("ranking cells path-wise needs trials that score paths (train.eval_paths >= 1)")
+    if settings.rank.startswith("perturbation") and not base.train.perturbation:
+        raise ValueError("ranking cells by perturbation needs trials that score them (train.perturbation)")
     searcher = make_searcher(
         settings.searcher, make_space(base.model.space, settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,

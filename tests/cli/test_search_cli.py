@@ -102,3 +102,24 @@ def test_resume_accepts_a_search_saved_before_later_fields_existed(tmp_path: Pat
     assert check_resume(str(tmp_path), dataclasses.replace(settings, fade_ties="index"), base, True)
     with pytest.raises(ValueError, match="different configuration"):
         check_resume(str(tmp_path), settings, base.replace(model=base.model.replace(head_norm=True)), True)
+
+
+@pytest.mark.parametrize("rank,fields", [
+    ("alpha", {"eval_paths": 0, "perturbation": False}),
+    ("pathwise", {"eval_paths": 64, "perturbation": False}),
+    ("perturbation", {"eval_paths": 0, "perturbation": True}),
+    ("perturbation_loss", {"eval_paths": 0, "perturbation": True}),
+])
+def test_each_rank_source_gets_trials_that_score_what_it_reads(rank: str, fields: dict[str, object]) -> None:
+    """``--rank`` sets the trial fields its matrix needs; a searcher refuses trials that would not report it."""
+    from hiernas.cli.search import build_parser
+    from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig, rank_scoring
+    from hiernas.tune.search import SearchSettings, build_searcher
+
+    assert rank_scoring(rank, 64) == fields
+    assert rank in build_parser()._option_string_actions["--rank"].choices
+    base = TrialConfig(model=ModelConfig(depth=2, window=3), train=TrainConfig(**rank_scoring(rank, 64)))
+    build_searcher(SearchSettings(rank=rank), base)
+    if rank != "alpha":
+        with pytest.raises(ValueError, match="needs trials that score"):
+            build_searcher(SearchSettings(rank=rank), base.replace(train=TrainConfig()))

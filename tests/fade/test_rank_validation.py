@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 from hiernas.fade.rank_validation import (
+    SOURCE_COLUMNS,
+    RankSources,
     attainable_rho,
     averaged_reliability,
     describe,
+    path_row,
+    scored_sources,
     seed_mean_reliability,
     select_paths,
     split_half_agreement,
@@ -102,3 +106,32 @@ def test_row_standardised_alpha_is_a_source_of_its_own() -> None:
     assert summary["sources"]["alpha_rows"]["agreement"] == 0.7
     assert summary["spearman_rho"] == pytest.approx(-1.0)  # the top level stays plain alpha's
     assert "alpha_rows" in describe(summary)
+
+
+def test_every_source_scores_a_path_and_an_unscored_source_is_left_out() -> None:
+    log_p = np.log(np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]]))
+    perturbation = np.array([[0.04, 0.01, -0.02], [0.0, 0.03, 0.01]])
+    cell_scores = {"perturbation": perturbation, "perturbation_loss": -perturbation}
+    ranks = RankSources(log_p, {(0, 2): 0.8}, cell_scores, {"alpha": 0.5, "perturbation": 0.9})
+    results = [{"test_acc": 0.9, "val_acc": 0.8, "train_acc": 1.0}, {"test_acc": 0.7, "val_acc": 0.8, "train_acc": 1.0}]
+    row = path_row((0, 2), ranks, results)
+    assert row["log_rank"] == pytest.approx(np.log(0.5 * 0.6))
+    assert row["perturbation_score"] == pytest.approx(0.05) and row["pathwise_val_acc"] == 0.8
+    assert row["perturbation_loss_score"] == pytest.approx(-0.05)
+    assert row["test_acc_mean"] == pytest.approx(0.8) and row["test_acc_per_seed"] == [0.9, 0.7]
+    unscored = path_row((1, 1), RankSources(log_p, {}, {}, {}), results)
+    assert unscored["pathwise_val_acc"] is None and unscored["perturbation_score"] is None
+    assert scored_sources([row]) == SOURCE_COLUMNS
+    assert set(scored_sources([row, unscored])) == {"alpha", "alpha_rows"}
+
+
+def test_perturbation_is_a_source_with_its_own_agreement() -> None:
+    accs = planted(6, 3, 0.03, 0.01, seed=3)
+    rows = [{"path": str(i), "log_rank": float(i % 2), "row_standardised_rank": float(i % 3), "pathwise_val_acc": None,
+             "perturbation_score": float(accs[i].mean()), "test_acc_mean": float(accs[i].mean()),
+             "test_acc_per_seed": accs[i].tolist()} for i in range(6)]
+    summary = summarise(rows, np.full((2, 3), 1 / 3), {"alpha": 0.5, "perturbation": 0.8}, {}, repeats=8)
+    assert set(summary["sources"]) == {"alpha", "alpha_rows", "perturbation"}
+    assert summary["sources"]["perturbation"]["spearman_rho"] == pytest.approx(1.0)
+    assert summary["sources"]["perturbation"]["averaged_reliability"] == pytest.approx(8 * 0.8 / (1 + 7 * 0.8))
+    assert "perturbation" in describe(summary)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from hiernas.config import DataConfig
 from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig, scheduled_lr
@@ -168,3 +169,19 @@ def test_hard_mode_reports_peak_memory_and_scores_every_path_without_pruning() -
     means = [np.mean([a for p, a in zip(final["path_indices"], final["path_val_acc"], strict=True) if p[0] == j])
              for j in range(3)]
     assert np.allclose(pathwise[0], np.exp(np.array(means) / 0.01) / np.exp(np.array(means) / 0.01).sum())
+
+
+def test_perturbation_scores_every_cell_after_the_last_epoch_and_keeps_the_running_statistics() -> None:
+    cfg = tiny_config(epochs=1, perturbation=True)
+    states: list[dict] = []
+    metrics: list[dict] = []
+    run_hyper_trial(cfg, lambda m, s: (metrics.append(m), states.append(s)))
+    for name in ("perturbation", "perturbation_loss"):
+        scores, ranked = np.asarray(metrics[-1][name]), np.asarray(metrics[-1][f"{name}_alpha"])
+        assert scores.shape == ranked.shape == (2, 3) and np.isfinite(scores).all()
+        assert np.allclose(ranked.sum(axis=1), 1) and np.array_equal(scores.argmax(1), ranked.argmax(1))
+    plain: list[dict] = []
+    run_hyper_trial(cfg.replace(train=cfg.train.replace(perturbation=False)), lambda m, s: plain.append(s))
+    # scoring with batch statistics leaves the checkpointed network as training left it
+    for name, tensor in plain[-1]["model"].items():
+        assert torch.equal(tensor, states[-1]["model"][name]), name

@@ -44,3 +44,12 @@ def test_the_rank_source_is_checked_and_part_of_the_saved_settings() -> None:
     restored = fade()
     restored.set_rank_source("pathwise")
     restored.set_state(state)
+
+
+def test_perturbation_ranking_reads_the_perturbation_matrix() -> None:
+    searcher = fade()
+    searcher.set_rank_source("perturbation")
+    config = searcher.suggest("a")
+    ranked = [[0.1, 0.6, 0.2, 0.1], [0.1, 0.1, 0.1, 0.7]]
+    searcher.on_trial_result("a", stub_metrics(config) | {"perturbation_alpha": ranked})
+    assert searcher.history[0]["alpha"] == ranked and searcher.history[0]["best_path"] == [1, 3]

@@ -30,7 +30,8 @@ def test_ranks_against_a_benchmark_table(tmp_path: Path) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((results / "table_ranks.json").read_text())
-    assert len(summary["cells"]) == 4 and set(summary["sources"]) == {"alpha", "pathwise"}
+    assert len(summary["cells"]) == 4 and set(summary["sources"]) == {"alpha", "alpha_rows", "pathwise", "perturbation",
+                                                                 "perturbation_loss"}
     assert all(-1 <= s["spearman_rho"] <= 1 for s in summary["sources"].values() if s["spearman_rho"] is not None)
     assert (results / "table_cells.csv").exists() and (results / "table_rank_scatter.png").stat().st_size > 0
     assert "Spearman rho" in proc.stdout
