@@ -243,8 +243,9 @@ def describe(summary: dict[str, Any]) -> str:
     def number(value: float | None, spec: str) -> str:
         return "n/a" if value is None else format(value, spec)
 
+    width = max(map(len, summary["sources"]))
     lines = [
-        f"{name:10s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
+        f"{name:{width}s} Spearman rho {number(s['spearman_rho'], '+.3f')} (p {number(s['spearman_p'], '.3g')}), "
         f"Kendall tau {number(s['kendall_tau'], '+.3f')}, agreement between repeats {number(s['agreement'], '.3f')}"
         f" (rho its noise allows {number(s.get('attainable_rho'), '.2f')})"
         for name, s in summary["sources"].items()

@@ -55,8 +55,9 @@ def describe_table_ranks(summary: dict[str, Any]) -> str:
     def number(value: float | None, spec: str) -> str:
         return "n/a" if value is None else format(value, spec)
 
+    width = max(map(len, summary["sources"]))
     return "\n".join(
-        f"{name:9s} vs {summary['ground_truth']['column']}: Spearman rho {number(s['spearman_rho'], '+.3f')} "
+        f"{name:{width}s} vs {summary['ground_truth']['column']}: Spearman rho {number(s['spearman_rho'], '+.3f')} "
         f"(p {number(s['spearman_p'], '.3g')}), Kendall tau {number(s['kendall_tau'], '+.3f')} "
         f"(p {number(s['kendall_p'], '.3g')}), agreement between repeats {number(s['agreement'], '.3f')} "
         f"over {len(summary['cells'])} cells"
