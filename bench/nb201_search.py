@@ -84,8 +84,6 @@ from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from optuna import logging as optuna_logging  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search.basic_variant import BasicVariantGenerator  # noqa: E402
@@ -94,9 +92,9 @@ from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 from hiernas.benchmark_table import BenchmarkTable, load_table  # noqa: E402
 from hiernas.cli.common import OneLineParser, non_negative_float, positive_float, positive_int  # noqa: E402
 from hiernas.errors import TrialError  # noqa: E402
+from hiernas.nb201.search_report import DISCRETE, HYPER, plot, print_summary, summarise_runs  # noqa: E402
 from hiernas.rank_noise import AgreementSampler  # noqa: E402
-from hiernas.results import save_figure, write_csv, write_json  # noqa: E402
-from hiernas.stats import describe, welch  # noqa: E402
+from hiernas.results import write_csv, write_json  # noqa: E402
 from hiernas.tune.runtime import first_error_line, init_ray, make_tuner  # noqa: E402
 from hiernas.tune.table_search import Trajectory, edge_space, edge_trainable  # noqa: E402
 from hiernas.tune.tabular import TableData, tabular_trainable  # noqa: E402
@@ -104,8 +102,6 @@ from searchers import REASearcher, make_searcher  # noqa: E402
 from searchers.fade import ESTIMATORS, TIES  # noqa: E402
 from spaces.nb201 import OPS, Nb201Space  # noqa: E402
 
-HYPER = ("fade", "evolution", "random")
-DISCRETE = ("rea", "optuna", "tune-random")
 SEARCHER_NAMES = HYPER + DISCRETE
 
 
@@ -179,40 +175,6 @@ def budget_value(
     if pick is None:
         raise TrialError(f"no architecture chosen after {trials} trial(s) of {per_trial} evaluation(s)")
     return table.accuracy(pick), trials * per_trial, pick
-
-
-# ------------------------------------------------------------------ statistics and outputs
-
-
-def plot(path: str, curves: dict[tuple[str, float | None], list[tuple[list[int], list[float]]]],
-         levels: Sequence[float], searchers: Sequence[str], budgets: Sequence[int], optimum: float) -> None:
-    """Best so far vs evaluations, mean +- std over seeds, one panel per noise level."""
-    fig = Figure(figsize=(6.5 * min(len(levels), 3), 4.2 * math.ceil(len(levels) / 3)), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(math.ceil(len(levels) / 3), min(len(levels), 3), squeeze=False)).ravel()
-    colours = {name: f"C{i}" for i, name in enumerate(searchers)}
-    for ax, level in zip(axes, levels, strict=False):
-        for name in searchers:
-            runs = curves.get((name, None if name in DISCRETE else level), [])
-            if not runs:
-                continue
-            x = runs[0][0]
-            y = np.array([r[1] for r in runs])
-            mean, std = y.mean(axis=0), y.std(axis=0, ddof=1) if len(y) > 1 else np.zeros(y.shape[1])
-            style = "--" if name in DISCRETE else "-"
-            ax.plot(x, mean, style, color=colours[name], label=f"{name} (n={len(y)})")
-            ax.fill_between(x, mean - std, mean + std, color=colours[name], alpha=0.12)
-        ax.axhline(optimum, color="k", lw=0.8, ls=":", label="table optimum")
-        for b in budgets:
-            ax.axvline(b, color="grey", lw=0.6, ls=":")
-        ax.set_title(f"noise {level:g} (our searchers; discrete ones exact)")
-        ax.set_xlabel("evaluated architectures (a hyper-trial of w cells counts w)")
-        ax.set_ylabel("table accuracy of the returned architecture (%)")
-        ax.set_ylim(max(optimum - 6, 0), optimum + 0.4)
-        ax.grid(alpha=0.3)
-    for ax in axes[len(levels):]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=8, loc="lower right")
-    save_figure(fig, path)
 
 
 # ------------------------------------------------------------------ command line
@@ -333,29 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if done % 25 == 0 or done == len(specs):
             write_csv(os.path.join(args.out, "runs.csv"), rows)
 
-    summary: dict[str, Any] = {}
-    for name in args.searchers:
-        for budget in args.budgets:
-            for level in levels:
-                values = [r["best_acc"] for r in rows if r["searcher"] == name and r["budget"] == budget
-                          and (name in DISCRETE or r["noise"] == level)]
-                used = sorted({r["evaluations"] for r in rows if r["searcher"] == name and r["budget"] == budget})
-                entry = describe(values, optimum) | {"evaluations": used, "noise_independent": name in DISCRETE}
-                summary.setdefault(name, {}).setdefault(str(budget), {})[f"{level:g}"] = entry
-    comparison: dict[str, Any] = {}
-    ours = [name for name in HYPER if name in args.searchers]
-    if ours and "rea" in args.searchers:
-        for budget in args.budgets:
-            for level in levels:
-                key_b, key_n = str(budget), f"{level:g}"
-                best = max(ours, key=lambda n: summary[n][key_b][key_n]["mean"])
-                pick = [r["best_acc"] for r in rows if r["searcher"] == best and r["budget"] == budget
-                        and r["noise"] == level]
-                rea = [r["best_acc"] for r in rows if r["searcher"] == "rea" and r["budget"] == budget]
-                comparison.setdefault(key_b, {})[key_n] = {
-                    "ours": best, "ours_mean": statistics.fmean(pick), "rea_mean": statistics.fmean(rea),
-                    "difference": statistics.fmean(pick) - statistics.fmean(rea),
-                    "target_met": statistics.fmean(pick) >= statistics.fmean(rea), **welch(pick, rea)}
+    summary, comparison = summarise_runs(rows, args.searchers, args.budgets, levels, optimum)
     tune_cost = {name: {"runs": len(walls[name]), "trials_per_run": statistics.fmean(trial_counts[name]),
                         "wall_s_per_run": statistics.fmean(walls[name]),
                         "trials_per_s": sum(trial_counts[name]) / sum(walls[name])} for name in walls}
@@ -377,34 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(os.path.join(args.out, "trajectories.csv"), points)
     plot(os.path.join(args.out, "trajectories.png"), curves, levels, args.searchers, args.budgets, optimum)
     shutil.rmtree(storage, ignore_errors=True)
-    print_summary(args, summary, comparison, tune_cost, levels, optimum)
-    return 0
-
-
-def print_summary(args: argparse.Namespace, summary: dict[str, Any], comparison: dict[str, Any],
-                  tune_cost: dict[str, Any], levels: Sequence[float], optimum: float) -> None:
-    print(f"\nbest found table accuracy (%), mean +- std over {args.seeds} seeds, regret to the optimum "
-          f"{optimum:.2f}; discrete searchers (exact accuracies) are the same at every level")
-    for budget in args.budgets:
-        for level in levels:
-            key_b, key_n = str(budget), f"{level:g}"
-            print(f"budget {budget}, noise {level:g}:")
-            for name in args.searchers:
-                if name in DISCRETE and level != levels[0]:
-                    continue
-                s = summary[name][key_b][key_n]
-                std = "n/a" if s["std"] is None else f"{s['std']:.2f}"
-                print(f"  {name:12s} {s['mean']:.2f} +- {std}  regret {s['regret_mean']:.2f}  n {s['n']}  "
-                      f"optimum hit {s['hit_optimum']}/{s['n']}")
-            c = comparison.get(key_b, {}).get(key_n)
-            if c is not None:
-                p2 = "n/a" if c["p_two_sided"] is None else f"{c['p_two_sided']:.3g}"
-                p1 = "n/a" if c["p_greater"] is None else f"{c['p_greater']:.3g}"
-                print(f"  ours best ({c['ours']}) - rea: {c['difference']:+.2f} points, Welch p {p2} (two-sided), "
-                      f"{p1} (ours > rea); target ours >= rea: {'met' if c['target_met'] else 'not met'}")
-    print("Tune cost: " + ", ".join(f"{n} {c['trials_per_s']:.1f} trials/s ({c['wall_s_per_run']:.1f} s per run "
-                                    f"of {c['trials_per_run']:.0f})" for n, c in tune_cost.items()))
+    print_summary(args.seeds, args.searchers, args.budgets, summary, comparison, tune_cost, levels, optimum)
     print(f"wrote {args.out}/summary.json, runs.csv, trajectories.csv, trajectories.png")
+    return 0
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
