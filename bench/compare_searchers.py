@@ -47,14 +47,13 @@ from matplotlib.figure import Figure
 
 from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_int
 from hiernas.config import DataConfig
-from hiernas.fade.config import CHOICE_MODES, ModelConfig, TrainConfig, TrialConfig, rank_scoring
+from hiernas.fade.config import CHOICE_MODES, RANK_SOURCE_NAMES, ModelConfig, TrainConfig, TrialConfig, rank_scoring
 from hiernas.results import read_json, save_figure, write_csv, write_json
 from hiernas.stats import describe, mann_whitney_greater, seeds_for_power, welch
 from hiernas.tune.runtime import init_ray
 from hiernas.tune.search import SearchSettings, build_searcher, run_search
 from searchers import SEARCHERS
 from searchers.fade import ESTIMATORS
-from searchers.records import RANK_SOURCES
 
 BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "final_seeds",
                "batch_size", "choice_mode", "fade_step", "rank", "rank_paths")  # one budget per results directory
@@ -196,7 +195,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,
                         help="FaDE's pseudo-gradient estimator")
-    parser.add_argument("--rank", default="alpha", choices=tuple(RANK_SOURCES),
+    parser.add_argument("--rank", default="alpha", choices=RANK_SOURCE_NAMES,
                         help="what ranks the cells for every searcher: alpha, path-wise validation accuracy, or "
                              "the perturbation (accuracy drop or loss rise when a cell leaves its row's mixture)")
     parser.add_argument("--rank-paths", type=positive_int, default=64, help="--rank pathwise: paths each trial scores")

@@ -11,12 +11,12 @@ from hiernas.fade.config import (
     CHOICE_MODES,
     MAX_DEPTH,
     MAX_WINDOW,
+    RANK_SOURCE_NAMES,
     ModelConfig,
     TrainConfig,
     TrialConfig,
     rank_scoring,
 )
-from searchers.records import RANK_SOURCES
 from spaces.registry import SPACE_NAMES
 
 
@@ -40,7 +40,7 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
                    help="FaDE's pseudo-gradient: least squares on the cells' real offsets, or equation (1)")
     p.add_argument("--fade-ties", default="random", choices=("random", "index"),
                    help="FaDE's choice among cells equally near a probe: a seeded uniform draw, or the lowest index")
-    p.add_argument("--rank", default="alpha", choices=tuple(RANK_SOURCES),
+    p.add_argument("--rank", default="alpha", choices=RANK_SOURCE_NAMES,
                    help="what ranks the cells: the architecture weights; the validation accuracy of sampled "
                         "paths with the trained shared weights (DARTS-PD's path scores); or the validation accuracy "
                         "drop (perturbation, DARTS-PT's measure) or loss rise (perturbation_loss) when a cell "

@@ -158,6 +158,11 @@ class TrainConfig(ConfigBase):
             raise ValueError(f"weight_lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.weight_lr_schedule!r}")
 
 
+# what can rank the cells (the keys of searchers.records.RANK_SOURCES, which this package must not import:
+# the searchers import Ray)
+RANK_SOURCE_NAMES = ("alpha", "pathwise", "perturbation", "perturbation_loss")
+
+
 def rank_scoring(rank: str, rank_paths: int) -> dict[str, Any]:
     """The ``TrainConfig`` fields a searcher's rank source needs (``searchers.records.RANK_SOURCES``):
     ``pathwise`` scores ``rank_paths`` paths, ``perturbation`` and ``perturbation_loss`` every cell, ``alpha``

@@ -113,10 +113,11 @@ def test_resume_accepts_a_search_saved_before_later_fields_existed(tmp_path: Pat
 def test_each_rank_source_gets_trials_that_score_what_it_reads(rank: str, fields: dict[str, object]) -> None:
     """``--rank`` sets the trial fields its matrix needs; a searcher refuses trials that would not report it."""
     from hiernas.cli.search import build_parser
-    from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig, rank_scoring
+    from hiernas.fade.config import RANK_SOURCE_NAMES, ModelConfig, TrainConfig, TrialConfig, rank_scoring
     from hiernas.tune.search import SearchSettings, build_searcher
+    from searchers.records import RANK_SOURCES
 
-    assert rank_scoring(rank, 64) == fields
+    assert rank_scoring(rank, 64) == fields and tuple(RANK_SOURCES) == RANK_SOURCE_NAMES
     assert rank in build_parser()._option_string_actions["--rank"].choices
     base = TrialConfig(model=ModelConfig(depth=2, window=3), train=TrainConfig(**rank_scoring(rank, 64)))
     build_searcher(SearchSettings(rank=rank), base)
