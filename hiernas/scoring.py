@@ -1,6 +1,7 @@
 """Mean cross-entropy and accuracy of a forward function over a data set: the one scoring loop of every
-trainer (hyper-architectures, cell-level DARTS search, genotype training); and ``kept_buffers``, which
-lets a scoring with batch statistics leave the running statistics as they were."""
+trainer (hyper-architectures, cell-level DARTS search, genotype training); ``evaluate``, the same for a
+module in eval mode or with batch statistics; and ``kept_buffers``, which lets a scoring with batch
+statistics leave the running statistics as they were."""
 
 from __future__ import annotations
 
@@ -34,6 +35,29 @@ def evaluate_model(
             correct += int((logits.argmax(1) == y).sum().item())
             count += len(y)
     return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def evaluate(
+    model: nn.Module,
+    dataset: TensorDataset,
+    batch_size: int,
+    device: torch.device,
+    forward: Callable[[Tensor], Tensor] | None = None,
+    batch_stats: bool = False,
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``forward`` (default: the model) on ``dataset``.
+
+    ``batch_stats`` evaluates with BatchNorm batch statistics (train mode; the running statistics are put
+    back afterwards), which is how shared-weight paths are scored: running statistics mix all paths'
+    activations.
+    """
+    was_training = model.training
+    model.train(batch_stats)
+    try:
+        with kept_buffers(model):
+            return evaluate_model(forward or model, dataset, batch_size, device)
+    finally:
+        model.train(was_training)
 
 
 @contextmanager

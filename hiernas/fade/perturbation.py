@@ -21,7 +21,6 @@ steps of 1/n, the loss does not, so repeats agree more). Deviations from DARTS-P
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +31,7 @@ from torch.utils.data import TensorDataset
 
 from hiernas.device import FLOAT32, Precision
 from hiernas.fade.hypernet import HyperNet
-from hiernas.scoring import evaluate_model, kept_buffers
+from hiernas.scoring import evaluate
 
 # score difference per factor e between two cells' weights in the rank matrices (any positive value keeps
 # the path order; it sets how far FaDE's anchor steps on a given difference)
@@ -73,19 +72,14 @@ def removal_scores(model: HyperNet, dataset: TensorDataset, batch_size: int, dev
     on ``dataset`` with batch statistics."""
     probs = F.softmax(model.alpha.detach(), dim=1)  # (depth, window)
 
-    def evaluate(weights: Tensor) -> tuple[float, float]:
-        forward: Callable[[Tensor], Tensor] = precision.forward(lambda x: model.forward_mixture(x, weights))
-        return evaluate_model(forward, dataset, batch_size, device)
+    def mixture(weights: Tensor) -> tuple[float, float]:
+        # batch statistics: the running ones describe the unperturbed mixture only
+        forward = precision.forward(lambda x: model.forward_mixture(x, weights))
+        return evaluate(model, dataset, batch_size, device, forward, batch_stats=True)
 
     depth, window = probs.shape
-    was_training = model.training
-    model.train(True)  # batch statistics: the running ones describe the unperturbed mixture only
-    try:
-        with kept_buffers(model):
-            whole_loss, whole_acc = evaluate(probs)
-            removed = [[evaluate(removal_weights(probs, i, k)) for k in range(window)] for i in range(depth)]
-    finally:
-        model.train(was_training)
+    whole_loss, whole_acc = mixture(probs)
+    removed = [[mixture(removal_weights(probs, i, k)) for k in range(window)] for i in range(depth)]
     losses = np.array([[loss for loss, _ in row] for row in removed], dtype=np.float64)
     accs = np.array([[acc for _, acc in row] for row in removed], dtype=np.float64)
     return RemovalScores(accuracy_drop=whole_acc - accs, loss_rise=losses - whole_loss)

@@ -15,7 +15,8 @@ import torch
 from hiernas.checkpoint import Report, State
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.hypernet import HyperNet
-from hiernas.fade.trial import evaluate, run_hyper_trial
+from hiernas.fade.trial import run_hyper_trial
+from hiernas.scoring import evaluate
 from hiernas.splits import Splits
 
 

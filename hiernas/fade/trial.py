@@ -29,7 +29,7 @@ from hiernas.fade.ranks import log_probs, pathwise_alpha, top_paths
 from hiernas.fairness import fair_schedule, fair_train_steps
 from hiernas.mixed import ChoiceMode
 from hiernas.paths import Path, all_paths, decode_path
-from hiernas.scoring import evaluate_model, kept_buffers
+from hiernas.scoring import evaluate
 from hiernas.splits import Splits, epoch_seed, infinite_batches, make_loader, make_splits
 
 logger = logging.getLogger(__name__)
@@ -53,29 +53,6 @@ def build_hypernet(cfg: TrialConfig, splits: Splits, generator: torch.Generator 
         )
     return HyperNet(decode_cells(cfg.cells, cfg.model), cfg.model, channels, splits.num_classes, height, regulariser,
                     generator, cfg.train.arch_samples)
-
-
-def evaluate(
-    model: torch.nn.Module,
-    dataset: TensorDataset,
-    batch_size: int,
-    device: torch.device,
-    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    batch_stats: bool = False,
-) -> tuple[float, float]:
-    """Mean loss and accuracy of ``forward`` (default: the model) on ``dataset``.
-
-    ``batch_stats`` evaluates with BatchNorm batch statistics (train mode; the running statistics are put
-    back afterwards), which is how shared-weight paths are scored: running statistics mix all paths'
-    activations.
-    """
-    was_training = model.training
-    model.train(batch_stats)
-    try:
-        with kept_buffers(model):
-            return evaluate_model(forward or model, dataset, batch_size, device)
-    finally:
-        model.train(was_training)
 
 
 def validate(model: HyperNet, dataset: TensorDataset, batch_size: int, device: torch.device,
