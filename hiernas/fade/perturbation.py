@@ -31,6 +31,7 @@ from torch.utils.data import TensorDataset
 
 from hiernas.device import FLOAT32, Precision
 from hiernas.fade.hypernet import HyperNet
+from hiernas.fade.ranks import score_alpha
 from hiernas.scoring import evaluate
 
 # score difference per factor e between two cells' weights in the rank matrices (any positive value keeps
@@ -83,13 +84,3 @@ def removal_scores(model: HyperNet, dataset: TensorDataset, batch_size: int, dev
     losses = np.array([[loss for loss, _ in row] for row in removed], dtype=np.float64)
     accs = np.array([[acc for _, acc in row] for row in removed], dtype=np.float64)
     return RemovalScores(accuracy_drop=whole_acc - accs, loss_rise=losses - whole_loss)
-
-
-def score_alpha(scores: np.ndarray, temperature: float) -> list[list[float]]:
-    """Cell scores as a rank matrix in alpha's form (rows summing to 1): row i is the softmax of its scores
-    over ``temperature``, so a path's log rank is its summed score over ``temperature`` up to a constant,
-    and searchers that read alpha can rank by it."""
-    logits = np.asarray(scores, dtype=np.float64) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    weights = np.exp(logits)
-    return (weights / weights.sum(axis=1, keepdims=True)).tolist()

@@ -121,6 +121,16 @@ def rank_agreement(scores: Sequence[Vector]) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
+def score_alpha(scores: ArrayLike, temperature: float) -> list[list[float]]:
+    """Cell scores ``(depth, window)`` as a rank matrix in alpha's form (rows summing to 1): row i is the
+    softmax of its scores over ``temperature``, so a path's log rank is its summed score over
+    ``temperature`` up to a constant, and searchers that read alpha can rank by it."""
+    logits = np.asarray(scores, dtype=np.float64) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return (weights / weights.sum(axis=1, keepdims=True)).tolist()
+
+
 PATHWISE_TEMPERATURE = 0.01  # accuracy difference per factor e between two cells' weights
 
 
@@ -143,8 +153,5 @@ def pathwise_alpha(paths: Sequence[Sequence[int]], accs: Vector, window: int,
             sums[int(path[i])] += acc
             counts[int(path[i])] += 1
         seen = counts > 0
-        means = np.where(seen, sums / np.maximum(counts, 1), np.min(sums[seen] / counts[seen]))
-        logits = (means - means.max()) / temperature
-        weights = np.exp(logits)
-        rows.append((weights / weights.sum()).tolist())
-    return rows
+        rows.append(np.where(seen, sums / np.maximum(counts, 1), np.min(sums[seen] / counts[seen])))
+    return score_alpha(np.array(rows), temperature)

@@ -11,8 +11,8 @@ from torch.utils.data import TensorDataset
 
 from hiernas.fade.config import ModelConfig
 from hiernas.fade.hypernet import HyperNet
-from hiernas.fade.perturbation import removal_scores, removal_weights, score_alpha
-from hiernas.fade.ranks import all_log_ranks, log_probs
+from hiernas.fade.perturbation import removal_scores, removal_weights
+from hiernas.fade.ranks import all_log_ranks, log_probs, score_alpha
 from spaces.dag import DagSpace
 
 
