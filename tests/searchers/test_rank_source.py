@@ -1,4 +1,5 @@
-"""Which reported matrix ranks the cells: ``alpha`` (default) or ``pathwise_alpha`` (``set_rank_source``)."""
+"""Which reported matrix ranks the cells: ``alpha`` (default), ``pathwise_alpha`` or a perturbation matrix
+(``set_rank_source``)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ def fade() -> FaDESearcher:
     return FaDESearcher(SPACE, depth=2, window=4, iterations=2, repeats=1, seed=3)
 
 
-def test_pathwise_ranking_reads_the_path_scores_matrix() -> None:
+@pytest.mark.parametrize("source,key,matrix,best", [
+    ("pathwise", "pathwise_alpha", [[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1]], [3, 0]),
+    ("perturbation", "perturbation_alpha", [[0.1, 0.6, 0.2, 0.1], [0.1, 0.1, 0.1, 0.7]], [1, 3]),
+    ("perturbation_loss", "perturbation_loss_alpha", [[0.5, 0.2, 0.2, 0.1], [0.1, 0.6, 0.2, 0.1]], [0, 1]),
+])
+def test_a_rank_source_reads_its_own_matrix(source: str, key: str, matrix: list[list[float]],
+                                            best: list[int]) -> None:
     searcher = fade()
-    searcher.set_rank_source("pathwise")
+    searcher.set_rank_source(source)
     config = searcher.suggest("a")
-    pathwise = [[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1]]
-    searcher.on_trial_result("a", stub_metrics(config) | {"pathwise_alpha": pathwise})
+    searcher.on_trial_result("a", stub_metrics(config) | {key: matrix})
     record = searcher.history[0]
-    assert record["status"] == "ok" and record["alpha"] == pathwise and record["best_path"] == [3, 0]
+    assert record["status"] == "ok" and record["alpha"] == matrix and record["best_path"] == best
 
 
 def test_a_result_without_the_chosen_matrix_fails_its_slot() -> None:
@@ -44,12 +50,3 @@ def test_the_rank_source_is_checked_and_part_of_the_saved_settings() -> None:
     restored = fade()
     restored.set_rank_source("pathwise")
     restored.set_state(state)
-
-
-def test_perturbation_ranking_reads_the_perturbation_matrix() -> None:
-    searcher = fade()
-    searcher.set_rank_source("perturbation")
-    config = searcher.suggest("a")
-    ranked = [[0.1, 0.6, 0.2, 0.1], [0.1, 0.1, 0.1, 0.7]]
-    searcher.on_trial_result("a", stub_metrics(config) | {"perturbation_alpha": ranked})
-    assert searcher.history[0]["alpha"] == ranked and searcher.history[0]["best_path"] == [1, 3]
