@@ -20,7 +20,8 @@ held-out test split; that test accuracy is what is compared.
 
 Budget, counted in trained epochs (one epoch = one pass over the weight-training split): every trial of
 every searcher trains ``--trial-epochs`` epochs, so a search costs ``iterations x repeats x trial_epochs``
-epochs, plus ``--final-epochs`` for its chosen path (the same for all). DARTS-PD evolution spends
+epochs, plus the race of its top ``--race-paths`` paths (at most ``--race-epochs`` each) and
+``--final-epochs`` for its chosen path (the same for all). DARTS-PD evolution spends
 ``fair_epochs`` (its searcher's setting, 1) of each trial's epochs on strict-fair path-wise training, so
 its trials train the hyper-architecture for ``trial_epochs - fair_epochs`` epochs. Scoring paths on the
 validation split (evolution's ``eval_paths``) trains nothing and is not counted. Wall times are recorded too.
@@ -56,7 +57,10 @@ from searchers import SEARCHERS
 from searchers.fade import ESTIMATORS
 
 BUDGET_KEYS = ("depth", "window", "iterations", "repeats", "trial_epochs", "final_epochs", "final_seeds",
-               "batch_size", "choice_mode", "fade_step", "rank", "rank_paths")  # one budget per results directory
+               "race_paths", "race_epochs", "batch_size", "choice_mode", "fade_step", "rank",
+               "rank_paths")  # one budget per results directory
+# what a comparison.json written before a key existed ran with
+OLDER_BUDGET = {"final_seeds": 1, "race_paths": 4, "race_epochs": 6}
 
 
 def trial_config(args: argparse.Namespace, dataset: str, seed: int, hyper_epochs: int) -> TrialConfig:
@@ -74,7 +78,8 @@ def search_settings(args: argparse.Namespace, searcher: str) -> SearchSettings:
     """The outer search's settings: the same for every searcher except its name."""
     return SearchSettings(searcher=searcher, iterations=args.iterations, repeats=args.repeats,
                           fade_step=args.fade_step, rank=args.rank, final_epochs=args.final_epochs,
-                          final_seeds=args.final_seeds)
+                          final_seeds=args.final_seeds, race_paths=args.race_paths,
+                          race_epochs=args.race_epochs)
 
 
 def hyper_epochs(args: argparse.Namespace, searcher: str) -> int:
@@ -168,7 +173,7 @@ def plot(path: str, rows: list[dict[str, Any]], summaries: dict[str, Any], searc
 def check_budget(args: argparse.Namespace) -> None:
     """Refuse an ``--out`` that holds runs of another budget; record this one."""
     path, budget = os.path.join(args.out, "comparison.json"), {k: getattr(args, k) for k in BUDGET_KEYS}
-    if os.path.exists(path) and {"final_seeds": 1, **read_json(path)} != budget:  # older ones trained one seed
+    if os.path.exists(path) and {**OLDER_BUDGET, **read_json(path)} != budget:
         raise SystemExit(f"{args.out} holds a comparison with other settings ({read_json(path)}); "
                          f"choose another --out")
     os.makedirs(args.out, exist_ok=True)
@@ -191,6 +196,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--final-epochs", type=positive_int, default=15, help="stand-alone epochs of the chosen path")
     parser.add_argument("--final-seeds", type=positive_int, default=1,
                         help="final trainings of the chosen path (seeds apart, one split): its accuracy is their mean")
+    parser.add_argument("--race-paths", type=non_negative_int, default=4,
+                        help="top paths over all iterations raced stand-alone under ASHA before the final "
+                             "training (0: the searcher's own best)")
+    parser.add_argument("--race-epochs", type=positive_int, default=6,
+                        help="stand-alone epochs of a path that survives every rung of the race")
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--choice-mode", default="softmax", choices=CHOICE_MODES)
     parser.add_argument("--fade-step", default="least_squares", choices=ESTIMATORS,
