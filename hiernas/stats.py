@@ -1,6 +1,6 @@
-"""Small statistics shared by the benchmarks: one-sided tests that one sample is larger, and a summary of a
-sample. SciPy does the tests; undefined values (too few samples, no spread) come back as None, since
-strict JSON has no NaN."""
+"""Small statistics shared by the benchmarks: one-sided tests that one sample is larger, a summary of a
+sample, and a bootstrap interval of a rank correlation. SciPy does the tests; undefined values (too few
+samples, no spread) come back as None, since strict JSON has no NaN."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from scipy import stats
 
 
@@ -72,3 +73,29 @@ def seeds_for_power(
         return None
     z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
     return math.ceil(z * z * variance / (gap * gap))
+
+
+def spearman_interval(
+    x: Sequence[float], y: Sequence[float], level: float = 0.9, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of Spearman's rho over the pairs ``(x[i], y[i])``, resampled with
+    replacement: how much rho on a handful of paths depends on which paths were drawn. Seeded, so a result
+    file is reproducible. None below 4 pairs or when no resample has spread in both lists."""
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if xs.shape != ys.shape or xs.ndim != 1:
+        raise ValueError(f"spearman_interval needs two lists of one length, got {xs.shape} and {ys.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if len(xs) < 4:
+        return None
+    picks = np.random.default_rng(seed).integers(0, len(xs), size=(resamples, len(xs)))
+    rank_x, rank_y = stats.rankdata(xs[picks], axis=1), stats.rankdata(ys[picks], axis=1)  # ties: mean ranks
+    rank_x -= rank_x.mean(axis=1, keepdims=True)
+    rank_y -= rank_y.mean(axis=1, keepdims=True)
+    norm = np.sqrt((rank_x**2).sum(axis=1) * (rank_y**2).sum(axis=1))
+    defined = norm > 0  # a resample of one repeated pair has no rank order
+    if not defined.any():
+        return None
+    rhos = (rank_x * rank_y).sum(axis=1)[defined] / norm[defined]
+    low, high = np.quantile(rhos, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)

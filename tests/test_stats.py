@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
-from hiernas.stats import describe, finite, mann_whitney_greater, seeds_for_power, welch
+from hiernas.stats import describe, finite, mann_whitney_greater, seeds_for_power, spearman_interval, welch
 
 
 def test_one_sided_tests_favour_the_larger_sample_only() -> None:
@@ -49,3 +51,31 @@ def test_seeds_for_power_is_none_when_not_ahead_or_undefined() -> None:
     assert seeds_for_power([0.5], [0.4, 0.3]) is None  # one run
     weaker, usual = seeds_for_power([0.6, 0.8], [0.4, 0.6], power=0.5), seeds_for_power([0.6, 0.8], [0.4, 0.6])
     assert weaker is not None and usual is not None and weaker < usual
+
+
+def test_spearman_interval_covers_rho_and_narrows_with_more_pairs() -> None:
+    rng = np.random.default_rng(3)
+    widths = []
+    for n in (16, 400):
+        x = rng.normal(size=n)
+        y = x + rng.normal(scale=0.8, size=n)
+        interval = spearman_interval(x, y)
+        assert interval is not None
+        low, high = interval
+        assert low < float(stats.spearmanr(x, y).statistic) < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3  # the interval shrinks about as 1/sqrt(n)
+    x16 = rng.normal(size=16)
+    assert spearman_interval(x16, x16 + 1) == (1.0, 1.0)  # a monotone relation holds in every resample
+    assert spearman_interval(x16, -x16, seed=5) == (-1.0, -1.0)
+
+
+def test_spearman_interval_is_seeded_and_undefined_without_enough_pairs() -> None:
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=16), rng.normal(size=16)
+    assert spearman_interval(x, y, seed=7) == spearman_interval(x, y, seed=7)
+    assert spearman_interval(x, y, seed=7) != spearman_interval(x, y, seed=8)
+    assert spearman_interval([1.0, 2.0, 3.0], [3.0, 1.0, 2.0]) is None
+    assert spearman_interval([1.0] * 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) is None  # no spread: no rank order
+    with pytest.raises(ValueError, match="one length"):
+        spearman_interval([1.0, 2.0], [1.0])

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hiernas.benchmark_table import BENCHMARK_NOTE, BenchmarkTable
-from hiernas.fade.rank_validation import RankSources, correlations, scored_sources
+from hiernas.fade.rank_validation import RankSources, correlations, format_number, rho_text, scored_sources
 from hiernas.results import plot_rank_scatter, write_csv, write_json
 
 
@@ -52,13 +52,11 @@ def summarise_table_ranks(rows: Sequence[dict[str, Any]], table: BenchmarkTable,
 
 def describe_table_ranks(summary: dict[str, Any]) -> str:
     """One console line per rank source."""
-    def number(value: float | None, spec: str) -> str:
-        return "n/a" if value is None else format(value, spec)
-
+    number = format_number
     width = max(map(len, summary["sources"]))
     return "\n".join(
-        f"{name:{width}s} vs {summary['ground_truth']['column']}: Spearman rho {number(s['spearman_rho'], '+.3f')} "
-        f"(p {number(s['spearman_p'], '.3g')}), Kendall tau {number(s['kendall_tau'], '+.3f')} "
+        f"{name:{width}s} vs {summary['ground_truth']['column']}: {rho_text(s)}, "
+        f"Kendall tau {number(s['kendall_tau'], '+.3f')} "
         f"(p {number(s['kendall_p'], '.3g')}), agreement between repeats {number(s['agreement'], '.3f')} "
         f"over {len(summary['cells'])} cells"
         for name, s in summary["sources"].items()

@@ -90,8 +90,11 @@ def test_summary_gives_every_source_its_bound_and_the_console_says_them() -> Non
     assert "averaged_reliability" not in summary
     assert alpha["attainable_rho"] == pytest.approx(np.sqrt(truth * alpha["averaged_reliability"]))
     assert pathwise["attainable_rho"] < alpha["attainable_rho"] and summary["note"] == "x"
+    assert alpha["spearman_interval"] == [pytest.approx(1.0), pytest.approx(1.0)]  # every resample agrees
+    assert pathwise["spearman_interval"] == [pytest.approx(-1.0), pytest.approx(-1.0)]
     text = describe(summary)
     assert "noise-free rank source would reach rho about" in text and "rho its noise allows" in text
+    assert "90% over paths +1.00..+1.00" in text
     assert "alpha_rows" not in summary["sources"]  # rows without the row-standardised rank: no such source
 
 
