@@ -131,6 +131,8 @@ def validate_ranks(
     ]
     summary = summarise(rows, average_alpha(alphas), ranks.agreement, {
         "alpha_per_repeat": alphas,
+        # each repeat's depth x window cell scores: which repeats the averages rest on can be re-examined
+        "cell_scores_per_repeat": {name: [o.metrics[name] for o in hyper] for name in CELL_SOURCES},
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "graphs": list(plan.graphs),
         "plan": {k: v for k, v in asdict(plan).items() if k != "graphs"},

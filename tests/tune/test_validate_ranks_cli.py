@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "validate_ranks.py"
 
@@ -32,3 +35,12 @@ def test_every_rank_source_is_measured_against_stand_alone_training(tmp_path: Pa
     assert len(rows) == 4 and all(r["perturbation_score"] and r["perturbation_loss_score"] for r in rows)
     assert all(len(p["test_acc_per_seed"]) == 2 for p in summary["paths"])
     assert (results / "rank_scatter.png").stat().st_size > 0 and "ceiling" in summary
+    per_repeat = summary["cell_scores_per_repeat"]["perturbation"]  # repeats x depth x window
+    assert np.asarray(per_repeat).shape == (2, 2, len(summary["graphs"]))
+    mean = np.mean(per_repeat, axis=0)
+    for record in summary["paths"]:  # a path's score is its cells' scores averaged over the repeats, summed
+        cells = [int(k) for k in record["path"].split("-")]
+        assert record["perturbation_score"] == pytest.approx(sum(mean[i, k] for i, k in enumerate(cells)))
+    for name, source in summary["sources"].items():
+        bounds = source["spearman_interval"]
+        assert bounds is None or -1 <= bounds[0] <= bounds[1] <= 1, name
