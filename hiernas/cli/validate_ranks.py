@@ -18,9 +18,11 @@ from hiernas.fade.table_ranks import describe_table_ranks
 # repeats is 0.54, 0.71 and 0.61. Alpha itself ranks best after 1-2 epochs, but against the converged
 # ground truth it is weak at any length (-0.03 / +0.51 after 2, +0.06 / +0.41 after 4). 4 epochs keep the
 # default validation within 15 minutes on 2 cores. Path-wise scores need longer (--epochs 10).
-# 16 repeats: the accuracy drop's repeats agree only 0.37 (accuracy on 299 images moves in steps of 1/299),
-# so its average over 8 repeats still depends on which 8 ran: seeds 0-7 gave +0.80 / +0.80 / +0.56 against
-# the converged accuracies of three path sets, seeds 8-15 +0.55 / +0.70 / +0.30, all 16 +0.77 / +0.83 / +0.43.
+# 16 repeats: the accuracy drop's repeats agree only about 0.4 (accuracy on 299 images moves in steps of
+# 1/299), so an average over 8 still depends on which 8 ran. Against the converged accuracies of three path
+# sets (seeds 0, 1, 2), 300 draws from 18 trained repeats gave medians [5 %, 95 %] of +0.67 [+0.35, +0.80],
+# +0.75 [+0.54, +0.86], +0.37 [+0.18, +0.57] for 8 repeats and +0.69 [+0.61, +0.76], +0.80 [+0.72, +0.83],
+# +0.41 [+0.33, +0.46] for 16: twice the repeats make the answer repeatable, hardly higher.
 # NAS-Bench-201 cells keep 10 x 4.
 SPACE_DEFAULTS = {"dag": {"depth": 4, "epochs": 4, "repeats": 16}, "nb201": {"depth": 1, "epochs": 10, "repeats": 4}}
 # DAG cells on the CIFAR-10 development subset keep 2 epochs x 8 repeats: 4 epochs would take the default
