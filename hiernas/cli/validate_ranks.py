@@ -22,7 +22,8 @@ from hiernas.fade.table_ranks import describe_table_ranks
 # 1/299), so an average over 8 still depends on which 8 ran. Against the converged accuracies of three path
 # sets (seeds 0, 1, 2), 300 draws from 18 trained repeats gave medians [5 %, 95 %] of +0.67 [+0.35, +0.80],
 # +0.75 [+0.54, +0.86], +0.37 [+0.18, +0.57] for 8 repeats and +0.69 [+0.61, +0.76], +0.80 [+0.72, +0.83],
-# +0.41 [+0.33, +0.46] for 16: twice the repeats make the answer repeatable, hardly higher.
+# +0.41 [+0.33, +0.46] for 16 (an understated spread: draws of 16 from 18 share 14): more repeatable, hardly
+# higher. 16 x 4 epochs adds about 166 s to the 8-repeat run's 713 s on 2 quiet cores.
 # NAS-Bench-201 cells keep 10 x 4.
 SPACE_DEFAULTS = {"dag": {"depth": 4, "epochs": 4, "repeats": 16}, "nb201": {"depth": 1, "epochs": 10, "repeats": 4}}
 # DAG cells on the CIFAR-10 development subset keep 2 epochs x 8 repeats: 4 epochs would take the default
