@@ -18,13 +18,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from hiernas.fade.ranks import kendall, path_log_rank, row_standardised, spearman, top_paths
+from hiernas.fade.ranks import (
+    all_log_ranks,
+    average_alpha,
+    kendall,
+    log_probs,
+    path_log_rank,
+    rank_agreement,
+    row_standardised,
+    spearman,
+    top_paths,
+)
 from hiernas.paths import decode_path
 from hiernas.results import plot_alpha_heatmap, plot_rank_scatter, write_csv, write_json
 from hiernas.stats import spearman_interval
@@ -175,6 +185,41 @@ class RankSources:
         }
 
 
+def rank_sources(alphas: Sequence[Any], pathwise_per_repeat: Sequence[dict[tuple[int, ...], float]],
+                 cell_scores_per_repeat: Mapping[str, Sequence[Any]]) -> RankSources:
+    """The rank sources of a set of repeats: each repeat's softmaxed alpha, path-wise validation accuracy per
+    scored path (the paths every repeat scored count; none: no path-wise source) and cell scores per cell
+    source, averaged over the repeats, with each source's agreement between them."""
+    agreement: dict[str, float | None] = {
+        "alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
+        "alpha_rows": rank_agreement([all_log_ranks(row_standardised(log_probs(a))) for a in alphas]),
+    }
+    common = sorted(set.intersection(*(set(r) for r in pathwise_per_repeat))) if pathwise_per_repeat else []
+    pathwise = {p: float(np.mean([r[p] for r in pathwise_per_repeat])) for p in common}
+    if pathwise_per_repeat:
+        agreement["pathwise"] = rank_agreement([[r[p] for p in common] for r in pathwise_per_repeat])
+    cell_scores = {}
+    for name, per_repeat in cell_scores_per_repeat.items():
+        scores = [np.asarray(s, dtype=np.float64) for s in per_repeat]
+        cell_scores[name] = np.mean(scores, axis=0)
+        agreement[name] = rank_agreement([all_log_ranks(s) for s in scores])
+    return RankSources(log_probs(average_alpha(alphas)), pathwise, cell_scores, agreement)
+
+
+def repeat_halves(alphas: Sequence[Any], pathwise_per_repeat: Sequence[dict[tuple[int, ...], float]],
+                  cell_scores_per_repeat: Mapping[str, Sequence[Any]]) -> tuple[RankSources, ...]:
+    """The rank sources of the first and of the second half of the repeats (none below 2 repeats; with an odd
+    count the last sits out, so the halves are alike): the rho of each half says how much a validation's rho
+    depends on which repeats ran (on digits two sets of 8 differed by up to 0.25)."""
+    half = len(alphas) // 2
+    if half < 1:
+        return ()
+    parts = (slice(0, half), slice(half, 2 * half))
+    return tuple(rank_sources(alphas[part], pathwise_per_repeat[part] if pathwise_per_repeat else [],
+                              {name: scores[part] for name, scores in cell_scores_per_repeat.items()})
+                 for part in parts)
+
+
 def scored_sources(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The rank sources (name -> column) that scored every row."""
     return {name: column for name, column in SOURCE_COLUMNS.items()
@@ -218,16 +263,31 @@ def _source(scores: Sequence[float], accs: Sequence[float], agreement: float | N
             "attainable_rho": attainable_rho(reliability, truth_reliability)}
 
 
+def _half_rhos(rows: Sequence[dict[str, Any]], column: str, accs: Sequence[float],
+               halves: Sequence[RankSources]) -> list[float | None] | None:
+    """Rho of one source's column as each half of the repeats scores the rows' paths (None without halves)."""
+    if not halves:
+        return None
+    rhos: list[float | None] = []
+    for half in halves:
+        scores = [half.scores([int(k) for k in r["path"].split("-")])[column] for r in rows]
+        scored = [v for v in scores if v is not None]
+        rhos.append(correlations(scored, accs)["spearman_rho"] if len(scored) == len(rows) else None)
+    return rhos
+
+
 def summarise(rows: Sequence[dict[str, Any]], alpha: np.ndarray, agreement: dict[str, float | None],
-              extra: dict[str, Any], repeats: int = 1) -> dict[str, Any]:
+              extra: dict[str, Any], repeats: int = 1, halves: Sequence[RankSources] = ()) -> dict[str, Any]:
     """The validation's summary: per rank source its correlations with the mean stand-alone test accuracy,
-    its agreement between ``repeats`` and what noise alone would let it reach; the ground truth's ceiling
-    and attainable rho; and ``extra``. The top-level ``spearman_rho`` and ``kendall_tau`` are the FaDE
-    (alpha) rank's, as in the first version."""
+    its agreement between ``repeats``, what noise alone would let it reach and (given the ``halves`` of the
+    repeats, ``repeat_halves``) the rho of each half; the ground truth's ceiling and attainable rho; and
+    ``extra``. The top-level ``spearman_rho`` and ``kendall_tau`` are the FaDE (alpha) rank's, as in the
+    first version."""
     accs = [r["test_acc_mean"] for r in rows]
     per_seed = np.array([r["test_acc_per_seed"] for r in rows], dtype=np.float64)
     truth = seed_mean_reliability(per_seed)
-    sources = {name: _source([r[column] for r in rows], accs, agreement.get(name), repeats, truth)
+    sources = {name: {**_source([r[column] for r in rows], accs, agreement.get(name), repeats, truth),
+                      "rho_repeat_halves": _half_rhos(rows, column, accs, halves)}
                for name, column in scored_sources(rows).items()}
     alpha_source = sources["alpha"]
     return {
@@ -262,10 +322,14 @@ def describe(summary: dict[str, Any]) -> str:
     """One line per rank source for the console: rho, p, its interval, agreement; then the ceiling."""
     number = format_number
     width = max(map(len, summary["sources"]))
+    def halves(source: dict[str, Any]) -> str:
+        rhos = source.get("rho_repeat_halves")
+        return "" if not rhos else "; halves of the repeats " + " / ".join(number(r, "+.2f") for r in rhos)
+
     lines = [
         f"{name:{width}s} {rho_text(s)}, "
         f"Kendall tau {number(s['kendall_tau'], '+.3f')}, agreement between repeats {number(s['agreement'], '.3f')}"
-        f" (rho its noise allows {number(s.get('attainable_rho'), '.2f')})"
+        f" (rho its noise allows {number(s.get('attainable_rho'), '.2f')}{halves(s)})"
         for name, s in summary["sources"].items()
     ]
     lines.append(f"ground truth over {len(summary['paths'])} paths: split-half rank agreement "

@@ -26,28 +26,18 @@ from hiernas.fade.rank_validation import (
     RankSources,
     ValidationPlan,
     path_row,
+    rank_sources,
+    repeat_halves,
     select_paths,
     summarise,
     write_validation,
 )
-from hiernas.fade.ranks import all_log_ranks, average_alpha, log_probs, rank_agreement, row_standardised
+from hiernas.fade.ranks import average_alpha
 from hiernas.fade.standalone import standalone_config
 from hiernas.fade.table_ranks import cell_rows, cells_across_range, summarise_table_ranks, write_table_ranks
 from hiernas.tune.runtime import TrialOutcome, run_grid
 from hiernas.tune.storage import resolve_storage
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
-
-
-def _pathwise(hyper: list[TrialOutcome]) -> tuple[dict[tuple[int, ...], float], float | None]:
-    """Mean path-wise validation accuracy of every scored path over the repeats, and their agreement."""
-    per_repeat = [
-        {tuple(int(c) for c in p): float(a) for p, a in zip(o.metrics["path_indices"], o.metrics["path_val_acc"],
-                                                            strict=True)}
-        for o in hyper
-    ]
-    common = sorted(set.intersection(*(set(r) for r in per_repeat)))
-    means = {p: float(np.mean([r[p] for r in per_repeat])) for p in common}
-    return means, rank_agreement([[r[p] for p in common] for r in per_repeat])
 
 
 def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, Any]) -> tuple[
@@ -56,17 +46,20 @@ def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, 
     with each source's agreement between repeats."""
     space = trial.to_dict() | {"seed": tune.grid_search([trial.seed + r for r in range(plan.repeats)])}
     hyper = run_grid(hyper_trainable, space, name="hyper", num_trials=plan.repeats, **resources)
+    return hyper, rank_sources(*_per_repeat(hyper, trial))
+
+
+def _per_repeat(hyper: list[TrialOutcome], trial: TrialConfig) -> tuple[
+        list[Any], list[dict[tuple[int, ...], float]], dict[str, list[Any]]]:
+    """What each repeat reported: softmaxed alpha, path-wise accuracy per scored path, cell scores."""
     alphas = [o.metrics["alpha"] for o in hyper]
-    pathwise, pathwise_agreement = _pathwise(hyper)
-    agreement = {"alpha": rank_agreement([all_log_ranks(log_probs(a)) for a in alphas]),
-                 "alpha_rows": rank_agreement([all_log_ranks(row_standardised(log_probs(a))) for a in alphas]),
-                 "pathwise": pathwise_agreement}
-    cell_scores = {}
-    for name in CELL_SOURCES if trial.train.perturbation else ():
-        scores = [np.asarray(o.metrics[name], dtype=np.float64) for o in hyper]
-        cell_scores[name] = np.mean(scores, axis=0)
-        agreement[name] = rank_agreement([all_log_ranks(s) for s in scores])
-    return hyper, RankSources(log_probs(average_alpha(alphas)), pathwise, cell_scores, agreement)
+    pathwise = [
+        {tuple(int(c) for c in p): float(a) for p, a in zip(o.metrics["path_indices"], o.metrics["path_val_acc"],
+                                                            strict=True)}
+        for o in hyper
+    ]
+    cells = {name: [o.metrics[name] for o in hyper] for name in (CELL_SOURCES if trial.train.perturbation else ())}
+    return alphas, pathwise, cells
 
 
 def validate_ranks_on_table(
@@ -113,6 +106,7 @@ def validate_ranks(
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
     hyper, ranks = _train_hyper(trial, plan, resources)
     alphas = [o.metrics["alpha"] for o in hyper]
+    halves = repeat_halves(*_per_repeat(hyper, trial))
     paths = select_paths(ranks.log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
@@ -138,6 +132,6 @@ def validate_ranks(
         "plan": {k: v for k, v in asdict(plan).items() if k != "graphs"},
         "trial_config": trial.to_dict(),
         "wall_time_s": time.perf_counter() - started,
-    }, repeats=plan.repeats)
+    }, repeats=plan.repeats, halves=halves)
     write_validation(results_dir, summary)
     return summary

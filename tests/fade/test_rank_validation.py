@@ -13,6 +13,8 @@ from hiernas.fade.rank_validation import (
     averaged_reliability,
     describe,
     path_row,
+    rank_sources,
+    repeat_halves,
     scored_sources,
     seed_mean_reliability,
     select_paths,
@@ -138,3 +140,52 @@ def test_perturbation_is_a_source_with_its_own_agreement() -> None:
     assert summary["sources"]["perturbation"]["spearman_rho"] == pytest.approx(1.0)
     assert summary["sources"]["perturbation"]["averaged_reliability"] == pytest.approx(8 * 0.8 / (1 + 7 * 0.8))
     assert "perturbation" in describe(summary)
+
+
+def test_rank_sources_average_the_repeats_and_measure_their_agreement() -> None:
+    first, second = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), np.array([[0.5, 0.3, 0.2], [0.3, 0.3, 0.4]])
+    cells = [np.array([[0.03, 0.01, 0.0], [0.0, 0.01, 0.02]]), np.array([[0.06, 0.02, 0.0], [0.0, 0.02, 0.04]])]
+    pathwise = [{(0, 0): 0.9, (1, 2): 0.5, (2, 2): 0.4}, {(0, 0): 0.7, (1, 2): 0.6}]
+    ranks = rank_sources([first, second], pathwise, {"perturbation": cells})
+    assert np.allclose(ranks.log_p, np.log((first + second) / 2))
+    assert np.allclose(ranks.cell_scores["perturbation"], (cells[0] + cells[1]) / 2)
+    assert ranks.pathwise == {(0, 0): pytest.approx(0.8), (1, 2): pytest.approx(0.55)}  # paths both repeats scored
+    assert ranks.agreement["perturbation"] == pytest.approx(1.0)  # twice the scores: the same order of all 9 paths
+    assert ranks.agreement["pathwise"] == pytest.approx(1.0)
+    assert ranks.agreement["alpha"] is not None and ranks.agreement["alpha"] < 1.0
+    without_paths = rank_sources([first], [], {})
+    assert without_paths.pathwise == {} and "pathwise" not in without_paths.agreement
+    assert without_paths.agreement["alpha"] is None  # one repeat: nothing to agree with
+
+
+def test_each_half_of_the_repeats_gets_its_own_rho() -> None:
+    accs = planted(6, 3, 0.03, 0.01, seed=4)
+    paths = [(i // 3, i % 3) for i in range(6)]  # depth 2, window 3
+    truth = {p: float(a) for p, a in zip(paths, accs.mean(axis=1), strict=True)}
+
+    def cell_scores(sign: float) -> np.ndarray:  # scores whose path sums order the paths as +-truth does
+        scores = np.zeros((2, 3))
+        for (row0, row1), acc in truth.items():
+            scores[0, row0] += sign * acc
+            scores[1, row1] += sign * acc * 1e-3
+        return scores
+
+    good, bad = cell_scores(1.0), cell_scores(-1.0)
+    rng = np.random.default_rng(5)
+    alphas = [a / a.sum(axis=1, keepdims=True) for a in rng.uniform(0.1, 1.0, size=(5, 2, 3))]
+    halves = repeat_halves(alphas, [], {"perturbation": [good, good, bad, bad, good]})
+    assert len(halves) == 2  # 2 + 2 repeats, the fifth sits out
+    assert np.allclose(halves[0].cell_scores["perturbation"], good)
+    assert np.allclose(halves[1].cell_scores["perturbation"], bad)
+    rows = [{"path": "-".join(map(str, p)), "log_rank": float(j), "row_standardised_rank": float(-j),
+             "pathwise_val_acc": None,
+             "perturbation_score": float(sum(good[i, k] for i, k in enumerate(p))), "test_acc_mean": truth[p],
+             "test_acc_per_seed": accs[j].tolist()} for j, p in enumerate(paths)]
+    order = np.argsort([r["perturbation_score"] for r in rows])
+    expected = float(np.corrcoef(order.argsort(), np.argsort([r["test_acc_mean"] for r in rows]).argsort())[0, 1])
+    summary = summarise(rows, alphas[0], {"alpha": None, "perturbation": 0.5}, {}, repeats=5, halves=halves)
+    first, second = summary["sources"]["perturbation"]["rho_repeat_halves"]
+    assert first == pytest.approx(expected) and second == pytest.approx(-expected)
+    assert "halves of the repeats" in describe(summary)
+    assert repeat_halves(alphas[:1], [], {}) == ()
+    assert summarise(rows, alphas[0], {}, {})["sources"]["perturbation"]["rho_repeat_halves"] is None

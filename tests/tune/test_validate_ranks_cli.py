@@ -44,3 +44,4 @@ def test_every_rank_source_is_measured_against_stand_alone_training(tmp_path: Pa
     for name, source in summary["sources"].items():
         bounds = source["spearman_interval"]
         assert bounds is None or -1 <= bounds[0] <= bounds[1] <= 1, name
+        assert len(source["rho_repeat_halves"]) == 2, name  # one repeat per half
