@@ -124,3 +124,19 @@ def test_each_rank_source_gets_trials_that_score_what_it_reads(rank: str, fields
     if rank != "alpha":
         with pytest.raises(ValueError, match="needs trials that score"):
             build_searcher(SearchSettings(rank=rank), base.replace(train=TrainConfig()))
+
+
+def test_perturbation_ranks_in_hard_gumbel_mode_warn_that_they_are_unmeasured(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from hiernas.fade.config import ModelConfig, TrainConfig, TrialConfig, rank_scoring
+    from hiernas.tune.search import SearchSettings, build_searcher
+
+    for mode in ("softmax", "gumbel_hard"):
+        base = TrialConfig(model=ModelConfig(depth=2, window=3, choice_mode=mode),
+                           train=TrainConfig(**rank_scoring("perturbation", 64)))
+        with caplog.at_level("WARNING", logger="hiernas.tune.search"):
+            caplog.clear()
+            build_searcher(SearchSettings(rank="perturbation"), base)
+            build_searcher(SearchSettings(rank="alpha"), base)
+        warned = [r.getMessage() for r in caplog.records if "never runs" in r.getMessage()]
+        assert len(warned) == (mode == "gumbel_hard"), (mode, warned)  # the perturbation rank only, hard mode only
