@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_int
+from hiernas.cli.common import OneLineParser, fail, non_negative_int, positive_int, run_main
 from hiernas.config import DataConfig
 from hiernas.fade.config import CHOICE_MODES, RANK_SOURCE_NAMES, ModelConfig, TrainConfig, TrialConfig, rank_scoring
 from hiernas.results import read_json, save_figure, write_csv, write_json
@@ -263,4 +263,4 @@ def number(value: float | None, spec: str = ".4f") -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(lambda _argv: main())  # Ctrl-C: one line and exit code 130; a rerun resumes

@@ -24,3 +24,8 @@ class StorageError(ValueError):
 class TrialError(RuntimeError):
     """Trials failed for good (every trial of a search, a final training): not the input's fault, so the
     command line exits with code 1; the message names the first trial's error in one line."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ray Tune stopped on a signal (Ctrl-C: Tune saves its state and returns as if done) before the work was
+    complete: nothing was written, and resuming finishes it. The command line exits with code 130."""

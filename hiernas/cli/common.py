@@ -63,8 +63,8 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
         fail(str(error))
     except TrialError as error:
         fail(str(error), EXIT_FAILED)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as error:  # hiernas.errors.Interrupted says what was cut short
+        print(f"interrupted: {error}" if str(error) else "interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     raise SystemExit(code or 0)
 

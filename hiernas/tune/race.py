@@ -26,7 +26,7 @@ from ray.tune.schedulers import ASHAScheduler
 from hiernas.errors import TrialError
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.standalone import standalone_config
-from hiernas.tune.runtime import ProgressBar, first_error_line, make_tuner
+from hiernas.tune.runtime import ProgressBar, completed, first_error_line, make_tuner
 from hiernas.tune.trainables import standalone_trainable
 from searchers import PathRecord
 
@@ -142,7 +142,7 @@ def run_race(
     )
     keys = [json.dumps(c) for c in cells]  # tuples and lists alike, as Tune may hand either back
     curves: list[Curve] = [[] for _ in paths]
-    grid = tuner.fit()
+    grid = completed(tuner.fit(), "the race", len(paths))
     for result in (grid[k] for k in range(len(grid))):
         if result.error is not None:
             raise TrialError(f"a path of the race failed: {first_error_line(result.error)}")

@@ -15,7 +15,7 @@ import ray
 from ray import tune
 from tqdm import tqdm
 
-from hiernas.errors import ResourceError, TrialError
+from hiernas.errors import Interrupted, ResourceError, TrialError
 from hiernas.tune.checkpoint_repair import CheckpointRepair
 from hiernas.tune.storage import is_local, join
 
@@ -216,7 +216,18 @@ def run_grid(
         restore=resume,
         max_concurrent_trials=max_concurrent,
     )
-    return _outcomes(tuner.fit(), name)
+    return _outcomes(completed(tuner.fit(), name, num_trials), name)
+
+
+def completed(grid: Any, name: str, expected: int) -> Any:
+    """``grid`` (a ``ResultGrid``) when all ``expected`` trials ended, finished or failed; ``Interrupted`` when
+    Tune was stopped on a signal (Ctrl-C): it then saves its state and returns as if done, with trials
+    unfinished or, since grid searches create their trials as slots free up, never created."""
+    unfinished = expected - grid.num_terminated - grid.num_errors
+    if unfinished > 0:
+        raise Interrupted(f"{name} was interrupted with {unfinished} of {expected} trials unfinished; resume it "
+                          f"to finish")
+    return grid
 
 
 def _outcomes(grid: Any, name: str) -> list[TrialOutcome]:

@@ -27,7 +27,7 @@ import numpy as np
 from ray import tune
 
 from hiernas.benchmark_table import BenchmarkTable, benchmark_entry
-from hiernas.errors import TrialError
+from hiernas.errors import Interrupted, TrialError
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.outputs import write_search_outputs
 from hiernas.fade.standalone import standalone_config
@@ -197,7 +197,8 @@ class SearchJob:
         """Run (or resume) the search, race its top paths, train the winner from scratch, write all result files.
 
         ``callbacks`` are extra Tune callbacks of the search experiment (e.g. timers in ``bench/``). Raises
-        ``TrialError`` (no result file written) when no iteration succeeded or the race or final training failed.
+        ``TrialError`` (no result file written) when no iteration succeeded or the race or final training failed,
+        and ``Interrupted`` (nothing written either) when Tune was stopped before the last iteration.
         """
         started = time.perf_counter()
         settings, base = self.settings, self.base
@@ -230,6 +231,11 @@ class SearchJob:
         search_time = time.perf_counter() - fit_started
         if self.restoring:  # Tune ran its own unpickled copy of the searcher: read back its saved state
             _restore_searcher_state(self.experiment, self.searcher)
+        if not self.searcher.finished:
+            # Tune stops on SIGINT (Ctrl-C) or SIGUSR1 by saving its state and returning as if done: a search
+            # cut short must not race, train or write results (run it again with resume to finish it)
+            raise Interrupted(f"the search was interrupted after {self.searcher.iteration} of {settings.iterations} "
+                              f"iterations; resume it to finish (its Tune state: {self.experiment})")
         history = self.searcher.history
         if self.benchmark is not None:
             history = [self._with_benchmark(record) for record in history]
