@@ -272,7 +272,7 @@ def _half_rhos(rows: Sequence[dict[str, Any]], column: str, accs: Sequence[float
     for half in halves:
         scores = [half.scores([int(k) for k in r["path"].split("-")])[column] for r in rows]
         scored = [v for v in scores if v is not None]
-        rhos.append(correlations(scored, accs)["spearman_rho"] if len(scored) == len(rows) else None)
+        rhos.append(_finite_or_none(spearman(scored, accs).coefficient) if len(scored) == len(rows) else None)
     return rhos
 
 
@@ -322,6 +322,7 @@ def describe(summary: dict[str, Any]) -> str:
     """One line per rank source for the console: rho, p, its interval, agreement; then the ceiling."""
     number = format_number
     width = max(map(len, summary["sources"]))
+
     def halves(source: dict[str, Any]) -> str:
         rhos = source.get("rho_repeat_halves")
         return "" if not rhos else "; halves of the repeats " + " / ".join(number(r, "+.2f") for r in rhos)

@@ -39,18 +39,21 @@ from hiernas.tune.runtime import TrialOutcome, run_grid
 from hiernas.tune.storage import resolve_storage
 from hiernas.tune.trainables import hyper_trainable, standalone_trainable
 
+# what the repeats reported: alphas, path-wise accuracies per path, cell scores per cell source
+PerRepeat = tuple[list[Any], list[dict[tuple[int, ...], float]], dict[str, list[Any]]]
+
 
 def _train_hyper(trial: TrialConfig, plan: ValidationPlan, resources: dict[str, Any]) -> tuple[
-        list[TrialOutcome], RankSources]:
-    """``plan.repeats`` trainings of ``trial``: the outcomes, and their rank sources averaged over the repeats
-    with each source's agreement between repeats."""
+        list[TrialOutcome], PerRepeat, RankSources]:
+    """``plan.repeats`` trainings of ``trial``: the outcomes, what each repeat reported (``_per_repeat``), and
+    their rank sources averaged over the repeats with each source's agreement between repeats."""
     space = trial.to_dict() | {"seed": tune.grid_search([trial.seed + r for r in range(plan.repeats)])}
     hyper = run_grid(hyper_trainable, space, name="hyper", num_trials=plan.repeats, **resources)
-    return hyper, rank_sources(*_per_repeat(hyper, trial))
+    per_repeat = _per_repeat(hyper, trial)
+    return hyper, per_repeat, rank_sources(*per_repeat)
 
 
-def _per_repeat(hyper: list[TrialOutcome], trial: TrialConfig) -> tuple[
-        list[Any], list[dict[tuple[int, ...], float]], dict[str, list[Any]]]:
+def _per_repeat(hyper: list[TrialOutcome], trial: TrialConfig) -> PerRepeat:
     """What each repeat reported: softmaxed alpha, path-wise accuracy per scored path, cell scores."""
     alphas = [o.metrics["alpha"] for o in hyper]
     pathwise = [
@@ -77,7 +80,7 @@ def validate_ranks_on_table(
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent,
                                  "storage_path": resolve_storage(storage, results_dir)}
-    hyper, ranks = _train_hyper(trial, plan, resources)
+    hyper, _, ranks = _train_hyper(trial, plan, resources)
     summary = summarise_table_ranks(cell_rows(archs, table, ranks), table, ranks.agreement, {
         "alpha_mean": np.exp(ranks.log_p).tolist(),
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
@@ -104,9 +107,9 @@ def validate_ranks(
     storage = resolve_storage(storage, results_dir)
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
-    hyper, ranks = _train_hyper(trial, plan, resources)
-    alphas = [o.metrics["alpha"] for o in hyper]
-    halves = repeat_halves(*_per_repeat(hyper, trial))
+    hyper, per_repeat, ranks = _train_hyper(trial, plan, resources)
+    alphas, _, cell_scores_per_repeat = per_repeat
+    halves = repeat_halves(*per_repeat)
     paths = select_paths(ranks.log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
@@ -126,7 +129,7 @@ def validate_ranks(
     summary = summarise(rows, average_alpha(alphas), ranks.agreement, {
         "alpha_per_repeat": alphas,
         # each repeat's depth x window cell scores: which repeats the averages rest on can be re-examined
-        "cell_scores_per_repeat": {name: [o.metrics[name] for o in hyper] for name in CELL_SOURCES},
+        "cell_scores_per_repeat": cell_scores_per_repeat,
         "hyper_val_acc": [o.metrics["val_acc"] for o in hyper],
         "graphs": list(plan.graphs),
         "plan": {k: v for k, v in asdict(plan).items() if k != "graphs"},
