@@ -17,6 +17,12 @@ steps of 1/n, the loss does not, so repeats agree more). Deviations from DARTS-P
   stand-alone accuracies); running statistics were gathered on the unperturbed mixture.
 - It mixes softmax(alpha) in every choice mode. In hard Gumbel mode the network never ran that mixture;
   the scores were measured in softmax mode only.
+
+In hard Gumbel mode the removal's single-path form needs no code of its own: it is the path-wise score
+(``rank="pathwise"``, ``hiernas.fade.ranks.pathwise_alpha``). Over paths drawn uniformly, with m_ik the
+mean accuracy of the scored paths through cell k of row i and M_i the row's mean, the accuracy of the
+paths that avoid cell k falls short of all paths' by (m_ik - M_i) / (window - 1) (exactly when every
+cell is on equally many scored paths). Summed along a path, that orders paths as the summed m_ik do.
 """
 
 from __future__ import annotations

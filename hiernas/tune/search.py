@@ -101,7 +101,8 @@ def build_searcher(settings: SearchSettings, base: TrialConfig) -> BatchSearcher
         raise ValueError("ranking cells by perturbation needs trials that score them (train.perturbation)")
     if settings.rank.startswith("perturbation") and base.model.choice_mode == "gumbel_hard":
         logger.warning("rank %s scores the softmax(alpha) mixture, which hard Gumbel training never runs; it was "
-                       "measured in softmax mode only (README, Rank validation)", settings.rank)
+                       "measured in softmax mode only (README, Rank validation). Its single-path form is "
+                       "--rank pathwise (hiernas.fade.perturbation)", settings.rank)
     searcher = make_searcher(
         settings.searcher, make_space(base.model.space, settings.max_vertices), base.model.depth, base.model.window,
         settings.iterations, repeats=settings.repeats, seed=base.seed, gamma=settings.gamma, step=settings.step,

@@ -75,6 +75,24 @@ def test_pathwise_alpha_is_a_softmax_of_each_cells_mean_path_accuracy() -> None:
     assert pathwise_alpha([], [], window=3) is None
 
 
+def test_pathwise_ranks_paths_as_the_single_path_removal_score() -> None:
+    """The claim of ``hiernas.fade.perturbation``: over all paths, the accuracy lost by the paths avoiding a
+    cell, summed along a path, orders paths exactly as the path-wise rank matrix does."""
+    from hiernas.fade.ranks import pathwise_alpha
+
+    depth, window = 3, 4
+    paths = [list(p) for p in itertools.product(range(window), repeat=depth)]
+    rng = np.random.default_rng(5)
+    accs = rng.uniform(0.3, 0.9, size=len(paths))
+    drop = np.array([[accs.mean() - accs[[p[i] != k for p in paths]].mean() for k in range(window)]
+                     for i in range(depth)])
+    removal_rank = [sum(drop[i, k] for i, k in enumerate(p)) for p in paths]
+    log_p = np.log(np.asarray(pathwise_alpha(paths, accs, window)))
+    pathwise_rank = [path_log_rank(log_p, p) for p in paths]
+    assert spearman(removal_rank, pathwise_rank).coefficient == pytest.approx(1.0)
+    assert spearman(removal_rank, accs).coefficient < 0.9  # neither is the accuracy itself: the check can fail
+
+
 def test_row_standardised_weighs_every_row_alike() -> None:
     """A row whose log alpha moved little counts as much as one that moved far; the order within a row stays."""
     log_p = np.log(np.array([[0.34, 0.33, 0.33], [0.9, 0.05, 0.05], [1 / 3, 1 / 3, 1 / 3]]))
