@@ -135,6 +135,10 @@ class TrainConfig(ConfigBase):
     # paths scored on the last epoch by validation accuracy with the shared weights (0 = none; with
     # pruning among the kept candidates, else among all paths; all of them when eval_paths covers them)
     eval_paths: int = 0
+    # paths scored as above, named (candidate index per row): when given they replace the eval_paths sample, so
+    # every repeat of a hyper-architecture scores the same paths (rank validation scores the paths it trains
+    # stand-alone, not all window ** depth of them: hiernas.tune.rank_validation)
+    scored_paths: tuple[tuple[int, ...], ...] = ()
     # after the last epoch, score every cell by the validation accuracy drop and loss rise when it leaves its
     # row's mixture (DARTS-PT; hiernas.fade.perturbation): ``perturbation``, ``perturbation_loss`` and their
     # rank matrices ``perturbation_alpha``, ``perturbation_loss_alpha``
@@ -185,6 +189,10 @@ class TrialConfig(ConfigBase):
         object.__setattr__(self, "seed", int(self.seed))
         if self.model.score_function and self.train.order == 2:
             raise ValueError("the score-function architecture gradient (hard Gumbel, reinforce) is first order only")
+        for path in self.train.scored_paths:
+            if len(path) != self.model.depth or not all(0 <= int(k) < self.model.window for k in path):
+                raise ValueError(f"scored path {list(path)} needs {self.model.depth} candidate indices in "
+                                 f"[0, {self.model.window})")
         if self.cells:
             if len(self.cells) != self.model.depth:
                 raise ValueError(f"cells has {len(self.cells)} rows, model.depth is {self.model.depth}")

@@ -30,7 +30,7 @@ def standalone_config(base: TrialConfig, path_cells: Sequence[Any], epochs: int 
     model = base.model.replace(depth=len(path_cells), window=1, choice_mode="softmax", share_weights=False,
                                head_norm=False)
     train = base.train.replace(
-        arch_lr=0.0, prune_k=0, fair_epochs=0, eval_paths=0, top_k=1, weight_lr_schedule="cosine",
+        arch_lr=0.0, prune_k=0, fair_epochs=0, eval_paths=0, scored_paths=(), top_k=1, weight_lr_schedule="cosine",
         epochs=base.train.epochs if epochs is None else epochs,
     )
     return TrialConfig(

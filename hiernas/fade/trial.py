@@ -165,7 +165,7 @@ def run_hyper_trial(
             "final": False,
         }
         last = epoch + 1 == cfg.train.epochs
-        if last and (cfg.train.prune_k > 0 or cfg.train.eval_paths > 0):
+        if last and (cfg.train.prune_k > 0 or cfg.train.eval_paths > 0 or cfg.train.scored_paths):
             metrics.update(run_path_stages(model, cfg, splits, weight_opt, device))
         if last and cfg.train.perturbation:
             metrics.update(removal_scores(model, splits.arch, batch, device, precision).metrics())
@@ -190,8 +190,8 @@ def run_path_stages(
     Soft pruning keeps the ``prune_k`` candidates with the largest alpha per row; alpha stays frozen.
     Path-wise strict-fair training (``hiernas.fairness``) accumulates the gradients of each step's paths
     before one update. Scored paths are all paths (of the kept candidates) when ``eval_paths`` covers
-    them, else a seeded sample without repeats; they are scored with batch statistics, since running
-    statistics mix every path's activations.
+    them, else a seeded sample without repeats, or exactly ``scored_paths`` when given; they are scored with
+    batch statistics, since running statistics mix every path's activations.
     """
     t = cfg.train
     depth, window = cfg.model.depth, cfg.model.window
@@ -215,12 +215,16 @@ def run_path_stages(
             )
         out = {"kept": kept, "fair_update_counts": sorted(set(update_counts.values()))}
     total = k**depth
-    if t.eval_paths >= total:
-        local_paths = list(all_paths(depth, k))
+    if t.scored_paths:
+        paths = [[int(c) for c in p] for p in t.scored_paths]
     else:
-        chosen: Sequence[int] = rng.choice(total, size=t.eval_paths, replace=False).tolist() if t.eval_paths else []
-        local_paths = [decode_path(int(i), depth, k) for i in chosen]
-    paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
+        if t.eval_paths >= total:
+            local_paths = list(all_paths(depth, k))
+        else:
+            chosen: Sequence[int] = (rng.choice(total, size=t.eval_paths, replace=False).tolist()
+                                     if t.eval_paths else [])
+            local_paths = [decode_path(int(i), depth, k) for i in chosen]
+        paths = [[kept[i][j] for i, j in enumerate(p)] for p in local_paths]
     accs = [
         evaluate(model, splits.arch, batch, device, functools.partial(model.forward_path, path=p), batch_stats=True)[1]
         for p in paths

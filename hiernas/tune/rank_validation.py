@@ -23,9 +23,11 @@ from hiernas.benchmark_table import BenchmarkTable
 from hiernas.fade.config import TrialConfig
 from hiernas.fade.rank_validation import (
     CELL_SOURCES,
+    PATHWISE_SCORED_PATHS,
     RankSources,
     ValidationPlan,
     path_row,
+    paths_to_score,
     rank_sources,
     repeat_halves,
     select_paths,
@@ -102,15 +104,23 @@ def validate_ranks(
     started = time.perf_counter()
     depth, window = base.model.depth, len(plan.graphs)
     cells = tuple(tuple(plan.graphs) for _ in range(depth))
+    rng = np.random.default_rng(base.seed)
+    # a random selection does not depend on the ranks: drawn first, the repeats score those paths (and a
+    # sample for the path-wise agreement) instead of every path; a quantile selection needs every path scored
+    paths = (select_paths(np.zeros((depth, window)), plan.num_paths, "random", rng)
+             if plan.path_selection == "random" else None)
+    scoring = ({"scored_paths": tuple(paths_to_score(paths, depth, window, PATHWISE_SCORED_PATHS, base.seed + 1))}
+               if paths is not None else {"eval_paths": window**depth})
     trial = base.replace(model=base.model.replace(window=window), cells=cells,
-                         train=base.train.replace(eval_paths=window**depth, perturbation=True))  # every path, cell
+                         train=base.train.replace(**scoring, perturbation=True))  # every cell
     storage = resolve_storage(storage, results_dir)
     resources: dict[str, Any] = {"cpus_per_trial": plan.cpus_per_trial, "gpus_per_trial": plan.gpus_per_trial,
                                  "max_concurrent": plan.max_concurrent, "storage_path": storage}
     hyper, per_repeat, ranks = _train_hyper(trial, plan, resources)
     alphas, _, cell_scores_per_repeat = per_repeat
     halves = repeat_halves(*per_repeat)
-    paths = select_paths(ranks.log_p, plan.num_paths, plan.path_selection, np.random.default_rng(base.seed))
+    if paths is None:
+        paths = select_paths(ranks.log_p, plan.num_paths, plan.path_selection, rng)
     path_cells = [
         standalone_config(trial, [plan.graphs[k] for k in path], plan.standalone_epochs).to_dict()["cells"]
         for path in paths

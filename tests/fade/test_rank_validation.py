@@ -13,6 +13,7 @@ from hiernas.fade.rank_validation import (
     averaged_reliability,
     describe,
     path_row,
+    paths_to_score,
     rank_sources,
     repeat_halves,
     scored_sources,
@@ -74,6 +75,18 @@ def test_random_paths_are_distinct_and_quantile_paths_span_alpha_ranking() -> No
     ranked = select_paths(log_p, 3, "quantile", np.random.default_rng(0))
     assert ranked[0] == (0, 0) and ranked[-1] == (2, 2)
     assert len(select_paths(log_p, 50, "random", np.random.default_rng(0))) == 9  # at most every path
+
+
+def test_scored_paths_lead_with_the_validated_ones_and_are_distinct_and_seeded() -> None:
+    validated = select_paths(np.zeros((4, 5)), 16, "random", np.random.default_rng(0))
+    # a random selection ignores the ranks: drawn before the hyper phase, it is the one drawn after it
+    assert validated == select_paths(np.log(np.full((4, 5), 0.2)) + 0.1, 16, "random", np.random.default_rng(0))
+    scored = paths_to_score(validated, 4, 5, 128, seed=1)
+    assert scored[:16] == validated and len(set(scored)) == 128
+    assert all(len(p) == 4 and all(0 <= k < 5 for k in p) for p in scored)
+    assert scored == paths_to_score(validated, 4, 5, 128, seed=1) != paths_to_score(validated, 4, 5, 128, seed=2)
+    assert paths_to_score(validated[:3], 2, 5, 128, seed=1) == [(i, j) for i in range(5) for j in range(5)]
+    assert len(paths_to_score([(0,) * 16], 16, 6, 20, seed=0)) == 20  # 6 ** 16 paths: drawn row by row
 
 
 def test_summary_gives_every_source_its_bound_and_the_console_says_them() -> None:

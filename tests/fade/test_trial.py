@@ -86,6 +86,21 @@ def test_darts_pd_stages_report_path_scores_with_equal_update_counts() -> None:
         assert all(path[i] in last["kept"][i] for i in range(2))
 
 
+def test_named_paths_are_the_paths_scored_and_a_path_of_another_shape_is_refused() -> None:
+    named = ((2, 0), (0, 1), (1, 1))
+    metrics, _ = _collect(tiny_config(epochs=1, scored_paths=named, eval_paths=9))
+    last = metrics[-1]
+    assert [tuple(p) for p in last["path_indices"]] == list(named)  # exactly those, not the eval_paths sample
+    assert len(last["path_val_acc"]) == 3 and all(0 <= a <= 1 for a in last["path_val_acc"])
+    for bad in (((0, 3),), ((0, 1, 2),)):  # window 3, depth 2
+        with pytest.raises(ValueError, match="scored path"):
+            tiny_config(epochs=1, scored_paths=bad)
+    cfg = tiny_config(epochs=1, scored_paths=named)
+    assert TrialConfig.from_dict(cfg.to_dict()) == cfg  # round-trips through Tune's param_space as lists
+    alone = standalone_config(cfg, [cfg.cells[0][0], cfg.cells[1][0]])
+    assert alone.train.scored_paths == ()  # a stand-alone path scores no paths
+
+
 def test_standalone_path_reports_test_accuracy() -> None:
     cfg = tiny_config()
     path = standalone_config(cfg, [cfg.cells[0][0], cfg.cells[1][2]], epochs=2)

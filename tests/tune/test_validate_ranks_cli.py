@@ -34,6 +34,9 @@ def test_every_rank_source_is_measured_against_stand_alone_training(tmp_path: Pa
         rows = list(csv.DictReader(stream))
     assert len(rows) == 4 and all(r["perturbation_score"] and r["perturbation_loss_score"] for r in rows)
     assert all(len(p["test_acc_per_seed"]) == 2 for p in summary["paths"])
+    scored = {tuple(p) for p in summary["trial_config"]["train"]["scored_paths"]}  # 25 paths: all of them
+    assert len(scored) == len(summary["graphs"]) ** 2 and summary["trial_config"]["train"]["eval_paths"] == 0
+    assert all(tuple(int(k) for k in p["path"].split("-")) in scored for p in summary["paths"])
     assert (results / "rank_scatter.png").stat().st_size > 0 and "ceiling" in summary
     per_repeat = summary["cell_scores_per_repeat"]["perturbation"]  # repeats x depth x window
     assert np.asarray(per_repeat).shape == (2, 2, len(summary["graphs"]))
