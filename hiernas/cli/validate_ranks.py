@@ -18,14 +18,16 @@ from hiernas.fade.table_ranks import describe_table_ranks
 # repeats is 0.54, 0.71 and 0.61. Alpha itself ranks best after 1-2 epochs, but against the converged
 # ground truth it is weak at any length (-0.03 / +0.51 after 2, +0.06 / +0.41 after 4). 4 epochs keep the
 # default validation within 15 minutes on 2 cores. Path-wise scores need longer (--epochs 10).
-# 16 repeats: the accuracy drop's repeats agree only about 0.4 (accuracy on 299 images moves in steps of
+# 12 repeats: the accuracy drop's repeats agree only about 0.4 (accuracy on 299 images moves in steps of
 # 1/299), so an average over 8 still depends on which 8 ran. Against the converged accuracies of three path
 # sets (seeds 0, 1, 2), 300 draws from 18 trained repeats gave medians [5 %, 95 %] of +0.67 [+0.35, +0.80],
-# +0.75 [+0.54, +0.86], +0.37 [+0.18, +0.57] for 8 repeats and +0.69 [+0.61, +0.76], +0.80 [+0.72, +0.83],
-# +0.41 [+0.33, +0.46] for 16 (an understated spread: draws of 16 from 18 share 14): more repeatable, hardly
-# higher. 16 x 4 epochs adds about 166 s to the 8-repeat run's 713 s on 2 quiet cores.
+# +0.75 [+0.54, +0.86], +0.37 [+0.18, +0.57] for 8 repeats, +0.68 [+0.47, +0.79], +0.78 [+0.58, +0.84],
+# +0.40 [+0.26, +0.52] for 12 and +0.69 [+0.61, +0.76], +0.80 [+0.72, +0.83], +0.41 [+0.33, +0.46] for 16
+# (an understated spread: draws of 16 from 18 share 14): more repeatable, hardly higher. 16 repeats took the
+# whole validation to 922 s on 2 quiet cores (stand-alone paths about 680 s), over its 15 minutes; 12 save
+# about 60 s of it.
 # NAS-Bench-201 cells keep 10 x 4.
-SPACE_DEFAULTS = {"dag": {"depth": 4, "epochs": 4, "repeats": 16}, "nb201": {"depth": 1, "epochs": 10, "repeats": 4}}
+SPACE_DEFAULTS = {"dag": {"depth": 4, "epochs": 4, "repeats": 12}, "nb201": {"depth": 1, "epochs": 10, "repeats": 4}}
 # DAG cells on the CIFAR-10 development subset keep 2 epochs x 8 repeats: 4 epochs would take the default
 # validation to about 34 min on 2 cores (hyper-architectures 453 s at 2 epochs x 8, stand-alone paths
 # 1119 s), and neither ranks there (alpha -0.34 after 2 epochs, +0.10 after 4; perturbation +0.19 after 4).
@@ -56,7 +58,7 @@ def build_parser(add_help: bool = True) -> cli.OneLineParser:
                    help="epochs of hyper-architecture training (default: 4 for DAG cells, 2 for DAG cells on cifar10, "
                         "10 for nb201)")
     p.add_argument("--repeats", type=cli.positive_int, default=None,
-                   help="hyper-architecture trainings, alpha and path scores averaged (default: 16 for DAG cells, "
+                   help="hyper-architecture trainings, alpha and path scores averaged (default: 12 for DAG cells, "
                         "8 for DAG cells on cifar10, 4 for nb201)")
     p.add_argument("--paths", type=cli.positive_int, default=16, help="paths trained stand-alone")
     p.add_argument("--standalone-epochs", type=cli.positive_int, default=None,

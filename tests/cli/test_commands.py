@@ -126,7 +126,7 @@ def test_rank_validation_budget_defaults_per_space_and_yields_to_flags() -> None
     from hiernas.cli.validate_ranks import hyper_budget
 
     parser = validate_parser()
-    assert hyper_budget(parser.parse_args([])) == (4, 4, 16)
+    assert hyper_budget(parser.parse_args([])) == (4, 4, 12)
     assert hyper_budget(parser.parse_args(["--dataset", "cifar10"])) == (4, 2, 8)  # within 30 min on 2 cores
     assert hyper_budget(parser.parse_args(["--space", "nb201"])) == (1, 10, 4)
     assert hyper_budget(parser.parse_args(["--epochs", "10", "--repeats", "4", "--depth", "3"])) == (3, 10, 4)
