@@ -120,7 +120,7 @@ def test_help_states_each_default_once(module: str) -> None:
 
 
 def test_rank_validation_budget_defaults_per_space_and_yields_to_flags() -> None:
-    """DAG cells get the measured 4 epochs x 16 repeats in 4 rows (2 x 8 on CIFAR-10), NAS-Bench-201 cells 10 x 4 in
+    """DAG cells get the measured 4 epochs x 12 repeats in 4 rows (2 x 8 on CIFAR-10), NAS-Bench-201 cells 10 x 4 in
     1 row; flags win."""
     from hiernas.cli.validate_ranks import build_parser as validate_parser
     from hiernas.cli.validate_ranks import hyper_budget
