@@ -35,7 +35,7 @@ from hiernas.fade.ranks import (
     spearman,
     top_paths,
 )
-from hiernas.paths import decode_path
+from hiernas.paths import all_paths, decode_path
 from hiernas.results import plot_alpha_heatmap, plot_rank_scatter, write_csv, write_json
 from hiernas.stats import spearman_interval
 
@@ -78,14 +78,21 @@ class ValidationPlan:
             raise ValueError(f"path_selection must be quantile or random, got {self.path_selection!r}")
 
 
+def random_paths(count: int, depth: int, window: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """``count`` distinct paths drawn uniformly (all of them, in drawn order, when there are fewer): the ranks
+    play no part, so a validation can draw them before it trains."""
+    total = window**depth
+    flat = rng.choice(total, size=min(count, total), replace=False)
+    return [decode_path(int(i), depth, window) for i in flat]
+
+
 def select_paths(log_p: np.ndarray, count: int, how: str, rng: np.random.Generator) -> list[tuple[int, ...]]:
     """``count`` distinct paths: evenly spaced over the predicted ranking, or uniformly at random."""
     depth, window = log_p.shape
     total = window**depth
     count = min(count, total)
     if how == "random":
-        flat = rng.choice(total, size=count, replace=False)
-        return [decode_path(int(i), depth, window) for i in flat]
+        return random_paths(count, depth, window, rng)
     ranked = top_paths(log_p, total) if total <= 20_000 else None
     if ranked is None:
         raise ValueError(f"quantile selection needs at most 20000 paths, this space has {total}")
@@ -105,9 +112,8 @@ def paths_to_score(validated: Sequence[Sequence[int]], depth: int, window: int, 
     """The paths every repeat scores path-wise: the ``validated`` ones first, then others drawn uniformly
     without repeats (seeded) until there are ``count``; every path, in index order, when the space has no
     more than ``count``."""
-    total = window**depth
-    if total <= count:
-        return [decode_path(i, depth, window) for i in range(total)]
+    if window**depth <= count:
+        return list(all_paths(depth, window))
     chosen = [tuple(int(k) for k in p) for p in validated]
     taken = set(chosen)
     rng = np.random.default_rng(seed)

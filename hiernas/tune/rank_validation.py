@@ -28,6 +28,7 @@ from hiernas.fade.rank_validation import (
     ValidationPlan,
     path_row,
     paths_to_score,
+    random_paths,
     rank_sources,
     repeat_halves,
     select_paths,
@@ -107,8 +108,7 @@ def validate_ranks(
     rng = np.random.default_rng(base.seed)
     # a random selection does not depend on the ranks: drawn first, the repeats score those paths (and a
     # sample for the path-wise agreement) instead of every path; a quantile selection needs every path scored
-    paths = (select_paths(np.zeros((depth, window)), plan.num_paths, "random", rng)
-             if plan.path_selection == "random" else None)
+    paths = random_paths(plan.num_paths, depth, window, rng) if plan.path_selection == "random" else None
     scoring = ({"scored_paths": tuple(paths_to_score(paths, depth, window, PATHWISE_SCORED_PATHS, base.seed + 1))}
                if paths is not None else {"eval_paths": window**depth})
     trial = base.replace(model=base.model.replace(window=window), cells=cells,

@@ -14,6 +14,7 @@ from hiernas.fade.rank_validation import (
     describe,
     path_row,
     paths_to_score,
+    random_paths,
     rank_sources,
     repeat_halves,
     scored_sources,
@@ -78,7 +79,7 @@ def test_random_paths_are_distinct_and_quantile_paths_span_alpha_ranking() -> No
 
 
 def test_scored_paths_lead_with_the_validated_ones_and_are_distinct_and_seeded() -> None:
-    validated = select_paths(np.zeros((4, 5)), 16, "random", np.random.default_rng(0))
+    validated = random_paths(16, 4, 5, np.random.default_rng(0))
     # a random selection ignores the ranks: drawn before the hyper phase, it is the one drawn after it
     assert validated == select_paths(np.log(np.full((4, 5), 0.2)) + 0.1, 16, "random", np.random.default_rng(0))
     scored = paths_to_score(validated, 4, 5, 128, seed=1)
